@@ -1,0 +1,43 @@
+# Two commands do all the set-up: `make report` and `make test`.
+# Both create .venv when it is missing and install the suite into it first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.tace-installed
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+PROFILE ?= default
+COHORT ?=
+
+.PHONY: install report test test-all bench clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "tace needs Python 3.11, .venv has " + sys.version' \
+	  || { echo "Remove .venv and run again with PYTHON=python3.11"; exit 1; }
+	$(PIP) install --quiet --upgrade pip setuptools wheel
+	# PyRadiomics 3.0.1 builds from source and imports numpy in its setup.py.
+	$(PIP) install --quiet "numpy~=2.4.6"
+	$(PIP) install --quiet --no-build-isolation "pyradiomics==3.0.1"
+	$(PIP) install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)  ## create .venv and install the suite
+
+report: $(STAMP)  ## regenerate the paper report (PROFILE=default, COHORT=manifest.csv optional)
+	$(BIN)/tace report --profile $(PROFILE) $(if $(COHORT),--cohort $(COHORT))
+
+test: $(STAMP)  ## run the test suite (slow tests included)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## run the tests not marked slow
+	$(BIN)/python -m pytest -m "not slow"
+
+bench: $(STAMP)  ## print the benchmarks' figures
+	$(BIN)/python benchmarks/bench_synth.py
+
+clean:  ## remove .venv and generated reports
+	rm -rf $(VENV) reports/*/

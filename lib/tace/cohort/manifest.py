@@ -1,0 +1,286 @@
+"""Load a cohort manifest and check it against the data contract, reporting every problem."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from joblib import Parallel, delayed
+from pydantic import ValidationError
+
+from .imageio import GeometryTolerance
+from .images import PairCheck, check_image_pair
+from .problems import CohortError, Problem
+from .schema import COLUMNS, EXPECTED, REQUIRED_COLUMNS, CohortName, ManifestRow
+
+__all__ = ["Cohort", "load_cohort"]
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A manifest that satisfies the data contract.
+
+    Attributes
+    ----------
+    manifest
+        Absolute path of the manifest CSV.
+    sha256
+        Hash of the manifest's bytes (for provenance).
+    table
+        One row per patient in manifest order: the contract's columns, typed; ``image`` and
+        ``mask`` as absolute paths; ``nonresponse`` (True for SD/PD, missing without
+        mRECIST); ``roi_voxels`` and ``roi_volume_ml`` of the tumour mask (missing when
+        images were not checked); and any extra columns as text.
+    mask_label
+        The label chosen for every mask without its own ``mask_label``, or None.
+    """
+
+    manifest: Path
+    sha256: str
+    table: pd.DataFrame
+    mask_label: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def subset(self, name: CohortName | str) -> pd.DataFrame:
+        """The rows of one cohort (``train``, ``test``, ``external``, ``followup``, ``internal``)."""
+        return self.table[self.table["cohort"] == str(CohortName(name))]
+
+
+@dataclass(frozen=True)
+class _Record:
+    row: int
+    values: dict[str, str]
+
+    @property
+    def patient_id(self) -> str | None:
+        pid = (self.values.get("patient_id") or "").strip()
+        return pid or None
+
+
+def _read_records(path: Path) -> tuple[list[str], list[_Record], list[Problem]]:
+    """Read the CSV as text cells, keeping each record's spreadsheet row number."""
+    problems: list[Problem] = []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise CohortError(path, [Problem(None, None, None, "the file is empty; expected a "
+                                                 "header row, then one row per patient")])
+            header = [h.strip() for h in header]
+            records = []
+            for cells in reader:
+                if not any(c.strip() for c in cells):
+                    continue
+                row = reader.line_num
+                if len(cells) != len(header):
+                    problems.append(Problem(row, None, None, f"{len(cells)} fields, but the header "
+                                            f"has {len(header)}; expected one value per column"))
+                    continue
+                records.append(_Record(row, dict(zip(header, cells))))
+    except UnicodeDecodeError as exc:
+        raise CohortError(path, [Problem(None, None, None, f"not UTF-8 text ({exc.reason} at byte "
+                                         f"{exc.start}); expected a UTF-8 CSV file")]) from None
+    except csv.Error as exc:
+        raise CohortError(path, [Problem(None, None, None, f"not a readable CSV file ({exc})")]) from None
+    seen: dict[str, int] = {}
+    for h in header:
+        seen[h] = seen.get(h, 0) + 1
+    for h, n in seen.items():
+        if n > 1:
+            problems.append(Problem(1, None, h, f"column header appears {n} times; expected each once"))
+    if not records and not problems:
+        problems.append(Problem(None, None, None, "no patient rows; expected one row per patient"))
+    return header, records, problems
+
+
+def _header_problems(header: list[str]) -> tuple[list[Problem], set[str]]:
+    problems, missing = [], set()
+    for name in REQUIRED_COLUMNS:
+        if name in header:
+            continue
+        missing.add(name)
+        near = difflib.get_close_matches(name, header, n=1, cutoff=0.75)
+        hint = f" (found {near[0]!r}: a misspelling?)" if near else ""
+        problems.append(Problem(1, None, name, f"required column is missing{hint}; expected a "
+                                f"header named {name!r}: {EXPECTED[name]}"))
+    return problems, missing
+
+
+def _describe(err: dict[str, Any]) -> str:
+    column = str(err["loc"][0])
+    got = err.get("input")
+    expected = EXPECTED.get(column, "")
+    if err["type"] == "missing_value":
+        shown = f" ({got.strip()!r})" if isinstance(got, str) and got.strip() else ""
+        return f"{err['msg']}{shown}; expected {expected}"
+    if err["type"] == "enum":
+        return f"unknown category {got!r}; expected {expected}"
+    return f"invalid value {got!r} ({err['msg'].lower()}); expected {expected}"
+
+
+def _validate_rows(records: list[_Record], skip_columns: set[str]
+                   ) -> tuple[dict[int, ManifestRow], list[Problem]]:
+    valid: dict[int, ManifestRow] = {}
+    problems: list[Problem] = []
+    for i, rec in enumerate(records):
+        try:
+            valid[i] = ManifestRow.model_validate(rec.values)
+        except ValidationError as exc:
+            for err in exc.errors():
+                column = str(err["loc"][0]) if err["loc"] else None
+                if column in skip_columns:
+                    continue  # already reported once as a missing column
+                problems.append(Problem(rec.row, rec.patient_id, column, _describe(err)))
+    return valid, problems
+
+
+def _table_problems(records: list[_Record]) -> list[Problem]:
+    problems: list[Problem] = []
+    for column, what in (("patient_id", "patient_id"), ("image", "image file")):
+        where: dict[str, list[_Record]] = defaultdict(list)
+        for rec in records:
+            value = (rec.values.get(column) or "").strip()
+            if value:
+                where[value].append(rec)
+        for value, recs in where.items():
+            for rec in recs[1:]:
+                others = ", ".join(f"row {r.row}" for r in recs if r is not rec)
+                problems.append(Problem(rec.row, rec.patient_id, column,
+                                        f"duplicate {what} {value!r} (also on {others}); expected "
+                                        f"each patient once, with an image of their own"))
+    cohorts = {(rec.values.get("cohort") or "").strip() for rec in records}
+    if CohortName.INTERNAL in cohorts and cohorts & {CohortName.TRAIN, CohortName.TEST}:
+        problems.append(Problem(None, None, "cohort", "the manifest mixes 'internal' with 'train'/"
+                                "'test'; expected either an internal cohort to be split by seed, "
+                                "or explicit train and test cohorts"))
+    return problems
+
+
+def _check_files(base: Path, records: list[_Record], valid: dict[int, ManifestRow],
+                 mask_label: int | None, tolerance: GeometryTolerance, n_jobs: int,
+                 progress: bool) -> tuple[dict[int, PairCheck], list[Problem]]:
+    jobs = []
+    for i, rec in enumerate(records):
+        image = (rec.values.get("image") or "").strip()
+        mask = (rec.values.get("mask") or "").strip()
+        if not image or not mask:
+            continue  # reported by the row checks
+        row_label = valid[i].mask_label if i in valid and valid[i].mask_label else mask_label
+        jobs.append((i, base / image, base / mask, row_label))
+
+    run = delayed(check_image_pair)
+    calls = (run(img, msk, label=lab, tolerance=tolerance) for _, img, msk, lab in jobs)
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    if progress and jobs:
+        from rich.progress import track
+        results = list(track(parallel(calls), total=len(jobs), description="Checking images"))
+    else:
+        results = list(parallel(calls))
+
+    checks, problems = {}, []
+    for (i, *_), result in zip(jobs, results):
+        checks[i] = result
+        for column, message in result.problems:
+            problems.append(Problem(records[i].row, records[i].patient_id, column, message))
+    return checks, problems
+
+
+def _build_table(base: Path, records: list[_Record], valid: dict[int, ManifestRow],
+                 checks: dict[int, PairCheck], header: list[str]) -> pd.DataFrame:
+    known = [c.name for c in COLUMNS]
+    extra = [h for h in header if h not in known]
+    rows = []
+    for i, rec in enumerate(records):
+        model = valid[i]
+        row = {name: getattr(model, name) for name in known}
+        row = {k: (str(v) if hasattr(v, "value") else v) for k, v in row.items()}
+        row["image"] = str((base / model.image).resolve())
+        row["mask"] = str((base / model.mask).resolve())
+        row["nonresponse"] = model.nonresponse
+        check = checks.get(i)
+        row["roi_voxels"] = check.roi_voxels if check else None
+        row["roi_volume_ml"] = check.roi_volume_ml if check else None
+        row.update({h: rec.values[h] for h in extra})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for name in ("tumor_number", "os_event", "mask_label", "roi_voxels"):
+        table[name] = table[name].astype("Int64")
+    for name in ("age", "tumor_size_cm", "afp_ng_ml", "os_months", "roi_volume_ml"):
+        table[name] = table[name].astype("float64")
+    table["nonresponse"] = table["nonresponse"].astype("boolean")
+    return table
+
+
+def load_cohort(manifest: Path | str, *, mask_label: int | None = None,
+                tolerance: GeometryTolerance = GeometryTolerance(), check_images: bool = True,
+                n_jobs: int = 1, progress: bool = False) -> Cohort:
+    """Load a cohort manifest and check every row and every file against the data contract.
+
+    Parameters
+    ----------
+    manifest
+        CSV file, one row per patient; image and mask paths are relative to its folder.
+    mask_label
+        The label that marks the tumour in masks without their own ``mask_label`` value.
+        Without one, each mask must hold a single non-zero label.
+    tolerance
+        How closely each mask's geometry must match its image's.
+    check_images
+        Read every image and mask (the default). ``False`` checks the table only.
+    n_jobs
+        Parallel workers for the image checks (joblib; -1 for all cores).
+    progress
+        Show a progress bar while images are checked.
+
+    Returns
+    -------
+    Cohort
+
+    Raises
+    ------
+    CohortError
+        Listing every problem found: per row, the patient_id, the column, what is wrong
+        and what was expected. Nothing is written, and the manifest is never modified.
+
+    Examples
+    --------
+    >>> from tace.cohort import load_cohort
+    >>> load_cohort("no/such/manifest.csv")
+    Traceback (most recent call last):
+    ...
+    tace.cohort.problems.CohortError: no/such/manifest.csv: 1 problem (rows numbered as in a spreadsheet: the header is row 1)
+      - manifest: file not found; expected a CSV file with one row per patient
+    """
+    path = Path(manifest)
+    if not path.exists():
+        raise CohortError(path, [Problem(None, None, None, "file not found; expected a CSV file "
+                                         "with one row per patient")])
+    if path.is_dir():
+        raise CohortError(path, [Problem(None, None, None, "is a directory; expected a CSV file "
+                                         "with one row per patient")])
+    path = path.resolve()
+    base = path.parent
+    header, records, problems = _read_records(path)
+    header_problems, missing = _header_problems(header)
+    problems = header_problems + problems
+    valid, row_problems = _validate_rows(records, missing)
+    problems += row_problems + _table_problems(records)
+    checks: dict[int, PairCheck] = {}
+    if check_images:
+        checks, file_problems = _check_files(base, records, valid, mask_label, tolerance,
+                                             n_jobs, progress)
+        problems += file_problems
+    if problems:
+        problems.sort(key=lambda p: (p.row if p.row is not None else 0))
+        raise CohortError(path, problems)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Cohort(path, digest, _build_table(base, records, valid, checks, header), mask_label)

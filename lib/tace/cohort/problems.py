@@ -1,0 +1,67 @@
+"""Problems found in a cohort, gathered so that all of them are reported at once."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["CohortError", "Problem"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a manifest.
+
+    Attributes
+    ----------
+    row
+        Spreadsheet row number of the offending line (the header is row 1, the first
+        patient row 2); ``None`` for a problem of the whole file.
+    patient_id
+        The row's patient_id as written, when there is one.
+    column
+        The column concerned, when there is one.
+    message
+        What is wrong, then what was expected.
+    """
+
+    row: int | None
+    patient_id: str | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.patient_id:
+            where.append(f"patient_id {self.patient_id}")
+        if self.column:
+            where.append(f"column {self.column}")
+        return f"{', '.join(where) or 'manifest'}: {self.message}"
+
+
+class CohortError(ValueError):
+    """A manifest that breaks the data contract; holds every problem found.
+
+    ``str(error)`` is the report a user reads: the manifest's path, the number of
+    problems, then one line per problem.
+    """
+
+    def __init__(self, manifest: Path | str, problems: list[Problem]):
+        self.manifest = Path(manifest)
+        self.problems = list(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        n = len(self.problems)
+        head = (f"{self.manifest}: {n} problem{'s' if n != 1 else ''} "
+                "(rows numbered as in a spreadsheet: the header is row 1)")
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+    def to_frame(self) -> pd.DataFrame:
+        """The problems as a table with columns row, patient_id, column, message."""
+        return pd.DataFrame([asdict(p) for p in self.problems],
+                            columns=["row", "patient_id", "column", "message"])

@@ -1,0 +1,114 @@
+"""Run profiles (``analysis/params/*.yaml``), validated once into frozen, typed objects.
+
+A profile fixes everything a run depends on besides its data: the seed, the size of the
+digital-twin cohort and, as the suite grows, feature and model settings. Notebooks and
+commands receive only a profile *name* (or path); this module is the one place where the
+YAML is read and checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["PARAMS_DIR", "Profile", "ProfileError", "SyntheticSpec", "available_profiles", "load_profile"]
+
+#: Where the named profiles live: ``analysis/params`` of the source tree the package runs from.
+PARAMS_DIR = Path(__file__).resolve().parents[2] / "analysis" / "params"
+
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SyntheticSpec(_Frozen):
+    """Shape of the digital-twin cohort.
+
+    The internal cohort (``n_train + n_test``) is drawn as one population and split,
+    stratified by outcome, as a user's ``internal`` cohort would be.
+    """
+
+    n_train: PositiveInt
+    n_test: PositiveInt
+    n_external: PositiveInt
+    n_followup: PositiveInt
+    shape: tuple[PositiveInt, PositiveInt, PositiveInt] = Field(
+        description="voxels (x, y, z) of every volume"
+    )
+    spacing_mm: tuple[PositiveFloat, PositiveFloat, PositiveFloat] = Field(
+        description="voxel spacing (x, y, z) of the internal site's scanners; the external "
+        "scanner's spacing is coarser by a fixed factor"
+    )
+
+    @property
+    def n_internal(self) -> int:
+        return self.n_train + self.n_test
+
+    @property
+    def n_total(self) -> int:
+        return self.n_internal + self.n_external + self.n_followup
+
+
+class Profile(_Frozen):
+    """One run profile: ``smoke`` (tests), ``default`` (the embedded job), ``paper``."""
+
+    name: str
+    description: str
+    seed: Annotated[int, Field(ge=0)]
+    synthetic: SyntheticSpec
+    deviations_from_paper: tuple[str, ...] = ()
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be found or does not satisfy the schema."""
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles shipped in ``analysis/params``."""
+    return sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Read and validate a profile.
+
+    Parameters
+    ----------
+    name_or_path
+        A shipped profile's name (``smoke``, ``default``, ``paper``) or the path of a YAML file.
+
+    Raises
+    ------
+    ProfileError
+        When the file is missing, is not YAML, or breaks the schema; the message names
+        the file and every offending key.
+    """
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml"}:
+        path = candidate
+    else:
+        path = PARAMS_DIR / f"{name_or_path}.yaml"
+        if not path.is_file():
+            known = ", ".join(available_profiles()) or f"none found in {PARAMS_DIR}"
+            raise ProfileError(f"unknown profile {str(name_or_path)!r}; expected one of: {known}")
+    if not path.is_file():
+        raise ProfileError(f"profile file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        return Profile.model_validate(raw)
+    except ValidationError as exc:
+        lines = [
+            f"  {'.'.join(str(p) for p in err['loc'])}: {err['msg']} (got {err.get('input')!r})"
+            for err in exc.errors()
+        ]
+        raise ProfileError(f"{path}: {len(lines)} invalid setting(s)\n" + "\n".join(lines)) from None
