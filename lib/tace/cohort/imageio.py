@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import gzip
+import zlib
+
 import numpy as np
 import SimpleITK as sitk
 
@@ -42,6 +45,52 @@ def _itk_reason(exc: RuntimeError) -> str:
         if "description:" in ln.lower():
             return ln.split(":", 1)[1].strip()
     return lines[-1] if lines else "unknown error"
+
+
+def _nifti_payload(path: Path) -> tuple[bytes, int]:
+    """The header bytes of a NIfTI file and its data length: the whole decompressed stream
+    for .nii.gz (decompressing it all is what exposes a truncated gzip), else the size."""
+    if _suffix(path) == ".nii.gz":
+        try:
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(544)
+                total = len(head)
+                while block := fh.read(1 << 20):
+                    total += len(block)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise ImageReadError(f"cannot read {path} as an image: its gzip stream is damaged or truncated "
+                                 f"({exc}); expected a complete .nii.gz file") from None
+        return head, total
+    with path.open("rb") as fh:
+        head = fh.read(544)
+    return head, path.stat().st_size
+
+
+def _check_nifti_complete(path: Path) -> None:
+    """ITK's NIfTI reader fills a truncated file's missing voxels with zeros, silently.
+    Compare the file's length with what its header promises (NIfTI-1 and NIfTI-2)."""
+    head, length = _nifti_payload(path)
+    for order in "<>":
+        size = np.frombuffer(head[:4], dtype=f"{order}i4")[0] if len(head) >= 4 else 0
+        if size == 348 and len(head) >= 348:  # NIfTI-1
+            dim = np.frombuffer(head[40:56], dtype=f"{order}i2").astype(np.int64)
+            bitpix = int(np.frombuffer(head[72:74], dtype=f"{order}i2")[0])
+            offset = int(np.frombuffer(head[108:112], dtype=f"{order}f4")[0])
+            break
+        if size == 540 and len(head) >= 540:  # NIfTI-2
+            dim = np.frombuffer(head[16:80], dtype=f"{order}i8")
+            bitpix = int(np.frombuffer(head[14:16], dtype=f"{order}i2")[0])
+            offset = int(np.frombuffer(head[168:176], dtype=f"{order}i8")[0])
+            break
+    else:
+        return  # not a NIfTI header: ITK's own error will say so
+    ndim = int(dim[0])
+    if not 1 <= ndim <= 7:
+        return
+    expected = max(offset, 0) + int(np.prod(dim[1:ndim + 1])) * bitpix // 8
+    if length < expected:
+        raise ImageReadError(f"{path} is truncated: its header promises {expected} bytes of "
+                             f"header and voxels, the file holds {length}; expected a complete file")
 
 
 def _read_dicom_series(folder: Path) -> sitk.Image:
@@ -95,10 +144,12 @@ def read_image(path: Path | str) -> sitk.Image:
             if suffix not in SUPPORTED_SUFFIXES:
                 raise ImageReadError(f"unsupported file type {suffix or '(none)'!r} for {path}; "
                                      f"expected {_EXPECTED}")
+            if suffix in (".nii", ".nii.gz"):
+                _check_nifti_complete(path)
             image = sitk.ReadImage(str(path))
     except RuntimeError as exc:
-        raise ImageReadError(f"cannot read {path} as an image ({_itk_reason(exc)}); "
-                             f"expected {_EXPECTED}") from None
+        raise ImageReadError(f"cannot read {path} as an image: damaged, truncated or not an "
+                             f"image (ITK: {_itk_reason(exc)}); expected {_EXPECTED}") from None
     except PermissionError:
         raise ImageReadError(f"no permission to read {path}") from None
     if image.GetDimension() != 3:

@@ -1,0 +1,95 @@
+"""Shared fixtures: the smoke digital twin, small cohorts to break, the reference cases."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tace.cohort.synthetic import generate_twin
+from tace.profiles import load_profile
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TACE_SHARED", REPO.parent / "shared"))
+REFCASES = SHARED / "refdata" / "pyradiomics-cases"
+
+
+@pytest.fixture(scope="session")
+def refcases() -> Path:
+    """The real scanner cases of ../shared/refdata (PyRadiomics' test data)."""
+    if not REFCASES.is_dir():
+        pytest.skip(f"reference cases not found at {REFCASES}: ../shared is absent "
+                    "(set TACE_SHARED to its location)")
+    return REFCASES
+
+
+@pytest.fixture(scope="session")
+def smoke_profile():
+    return load_profile("smoke")
+
+
+@pytest.fixture(scope="session")
+def smoke_twin(tmp_path_factory, smoke_profile) -> Path:
+    """The smoke-profile digital twin, generated once per test session. Do not modify it:
+    copy it (``small_cohort``) first."""
+    out = tmp_path_factory.mktemp("twin") / "smoke"
+    generate_twin(out, smoke_profile.synthetic, smoke_profile.seed, n_jobs=1, preview=True)
+    return out
+
+
+class SmallCohort:
+    """A few twin patients copied to a folder of their own, to be broken by a test."""
+
+    def __init__(self, root: Path, header: list[str], rows: list[dict[str, str]]):
+        self.root = root
+        self.header = header
+        self.rows = rows
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.csv"
+
+    def row(self, patient_id: str) -> dict[str, str]:
+        return next(r for r in self.rows if r["patient_id"] == patient_id)
+
+    def write(self) -> Path:
+        with self.manifest.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=self.header, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(self.rows)
+        return self.manifest
+
+
+@pytest.fixture
+def small_cohort(smoke_twin, tmp_path) -> SmallCohort:
+    """Two train, one external and two follow-up patients of the smoke twin, with their files."""
+    with (smoke_twin / "manifest.csv").open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = list(reader.fieldnames)
+        everyone = list(reader)
+    rows = []
+    for cohort, n in (("train", 2), ("external", 1), ("followup", 2)):
+        rows += [r for r in everyone if r["cohort"] == cohort][:n]
+    root = tmp_path / "cohort"
+    for sub in ("images", "masks"):
+        (root / sub).mkdir(parents=True)
+    for r in rows:
+        for col in ("image", "mask"):
+            shutil.copy2(smoke_twin / r[col], root / r[col])
+    cohort = SmallCohort(root, header, rows)
+    cohort.write()
+    return cohort
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root``, with its modification time, by relative path."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            out[str(p.relative_to(root))] = (hashlib.sha256(p.read_bytes()).hexdigest()
+                                             + f"@{p.stat().st_mtime_ns}")
+    return out
