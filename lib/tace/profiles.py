@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 __all__ = ["PARAMS_DIR", "Profile", "ProfileError", "SyntheticSpec", "available_profiles", "load_profile"]
 
@@ -45,6 +45,18 @@ class SyntheticSpec(_Frozen):
         description="voxel spacing (x, y, z) of the internal site's scanners; the external "
         "scanner's spacing is coarser by a fixed factor"
     )
+
+    @model_validator(mode="after")
+    def _fits_the_anatomy(self) -> SyntheticSpec:
+        # The phantom's liver spans about 160 x 150 x 140 mm and tumours start at 3 cm.
+        fov = [n * s for n, s in zip(self.shape, self.spacing_mm)]
+        if min(fov[:2]) < 150 or fov[2] < 100:
+            raise ValueError(f"field of view {fov[0]:g} x {fov[1]:g} x {fov[2]:g} mm (shape x "
+                             "spacing_mm) is too small; expected at least 150 x 150 x 100 mm")
+        if max(self.spacing_mm) > 10:
+            raise ValueError(f"spacing_mm {self.spacing_mm} is too coarse for 3 cm tumours; "
+                             "expected at most 10 mm")
+        return self
 
     @property
     def n_internal(self) -> int:

@@ -1,0 +1,109 @@
+"""The command line, run as a user runs it: real processes, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import tree_digest
+
+TACE = str(Path(sys.executable).with_name("tace"))
+
+
+def tace(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([TACE, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_synth_then_check_cohort_exits_zero(tmp_path):
+    out = tmp_path / "t"
+    made = tace("synth", "--out", str(out), "--profile", "smoke", "--jobs", "1")
+    assert made.returncode == 0, made.stderr
+    assert "synthetic data" in made.stdout
+    checked = tace("check-cohort", str(out / "manifest.csv"))
+    assert checked.returncode == 0, checked.stderr
+    assert "satisfies the data contract" in checked.stdout
+    assert "train" in checked.stdout and "followup" in checked.stdout
+
+
+def test_check_cohort_lists_every_error_with_its_patient_and_exits_one(small_cohort):
+    small_cohort.rows[0]["bclc"] = "C"
+    small_cohort.rows[2]["age"] = "NaN"
+    small_cohort.rows[4]["os_event"] = "2"
+    small_cohort.rows[1]["mask"] = "masks/absent.nii.gz"
+    small_cohort.write()
+    before = tree_digest(small_cohort.root)
+    result = tace("check-cohort", str(small_cohort.manifest))
+    assert result.returncode == 1
+    assert "4 problems" in result.stderr
+    for i, column in ((0, "bclc"), (1, "mask"), (2, "age"), (4, "os_event")):
+        pid = small_cohort.rows[i]["patient_id"]
+        assert f"row {i + 2}, patient_id {pid}, column {column}:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree_digest(small_cohort.root) == before  # inputs never modified
+
+
+def test_check_cohort_on_a_missing_manifest_exits_one(tmp_path):
+    result = tace("check-cohort", str(tmp_path / "none.csv"))
+    assert result.returncode == 1
+    assert "file not found" in result.stderr
+
+
+def test_synth_refuses_to_overwrite_a_folder_and_leaves_it_alone(tmp_path):
+    out = tmp_path / "t"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = tace("synth", "--out", str(out), "--profile", "smoke")
+    assert result.returncode == 2
+    assert "exists and is not empty" in result.stderr
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_synth_rejects_an_unknown_profile(tmp_path):
+    result = tace("synth", "--out", str(tmp_path / "t"), "--profile", "huge")
+    assert result.returncode == 2
+    assert "unknown profile 'huge'" in result.stderr
+    assert not (tmp_path / "t").exists()
+
+
+def test_report_runs_what_is_built_and_says_what_is_not(tmp_path):
+    out = tmp_path / "run"
+    result = tace("report", "--profile", "smoke", "--out", str(out), "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    assert "Not built yet" in result.stdout
+    assert "SYNTHETIC DATA" in result.stdout
+    record = json.loads((out / "run.json").read_text())
+    assert record["stages_done"] == ["digital-twin cohort", "cohort check"]
+    assert record["data_source"] == "synthetic (digital twin)"
+    assert len(record["stages_not_built"]) == 3
+    assert (out / "cohort" / "manifest.csv").is_file()
+    assert (out / "cohort_check" / "by_cohort.csv").is_file()
+
+
+def test_report_on_a_users_cohort_reads_it_without_copying_or_changing_it(small_cohort, tmp_path):
+    before = tree_digest(small_cohort.root)
+    out = tmp_path / "run"
+    result = tace("report", "--profile", "smoke", "--cohort", str(small_cohort.manifest),
+                  "--out", str(out), "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    record = json.loads((out / "run.json").read_text())
+    assert record["data_source"] == "user cohort"
+    assert not (out / "cohort").exists()
+    assert tree_digest(small_cohort.root) == before
+
+
+@pytest.mark.parametrize("args", [["--help"], ["synth", "--help"], ["check-cohort", "--help"],
+                                  ["report", "--help"]])
+def test_every_command_explains_itself(args):
+    result = tace(*args)
+    assert result.returncode == 0
+    assert "Usage: tace" in result.stdout
+
+
+def test_python_dash_m_tace_runs_the_cli():
+    result = subprocess.run([sys.executable, "-m", "tace", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stdout.startswith("tace, version ")
