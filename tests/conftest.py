@@ -18,6 +18,20 @@ SHARED = Path(os.environ.get("TACE_SHARED", REPO.parent / "shared"))
 REFCASES = SHARED / "refdata" / "pyradiomics-cases"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` skip, with the reason, where no CUDA device is present."""
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_items:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device; none is present on this machine")
+    for item in gpu_items:
+        item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def refcases() -> Path:
     """The real scanner cases of ../shared/refdata (PyRadiomics' test data)."""

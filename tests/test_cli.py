@@ -95,6 +95,18 @@ def test_report_on_a_users_cohort_reads_it_without_copying_or_changing_it(small_
     assert tree_digest(small_cohort.root) == before
 
 
+def test_report_on_a_broken_cohort_exits_one_and_writes_no_run_folder(small_cohort, tmp_path):
+    small_cohort.rows[2]["bclc"] = "C"
+    small_cohort.write()
+    out = tmp_path / "run"
+    result = tace("report", "--profile", "smoke", "--cohort", str(small_cohort.manifest),
+                  "--out", str(out), "--jobs", "1")
+    assert result.returncode == 1
+    assert f"patient_id {small_cohort.rows[2]['patient_id']}, column bclc: unknown category 'C'" in result.stderr
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort"]
+
+
 @pytest.mark.parametrize("args", [["--help"], ["synth", "--help"], ["check-cohort", "--help"],
                                   ["report", "--help"]])
 def test_every_command_explains_itself(args):

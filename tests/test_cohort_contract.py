@@ -366,5 +366,10 @@ def test_summary_counts_patients_outcomes_and_missing_values(smoke_twin, smoke_p
     assert by.loc["followup", "deaths"] == int(follow["os_event"].sum())
     assert by.loc["followup", "median_os_months"] == pytest.approx(float(np.median(follow["os_months"])))
     missing = summary.missing.set_index("column")
-    assert missing.loc["mrecist", "missing"] == smoke_profile.synthetic.n_followup
+    n_follow = smoke_profile.synthetic.n_followup
+    assert missing.loc["mrecist", "missing"] == n_follow
+    assert missing.loc["mrecist", "missing_where_required"] == 0  # follow-up needs no mRECIST
+    assert missing.loc["mrecist", "missing_where_optional"] == n_follow
+    assert missing.loc["os_months", "missing_where_optional"] == len(cohort) - n_follow
     assert missing.loc["age", "missing"] == 0
+    assert missing.loc["site", "missing_where_optional"] == 0

@@ -151,3 +151,17 @@ def test_preview_is_a_png_of_several_patients(smoke_twin):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = np.frombuffer(data[16:24], dtype=">u4")
     assert width > 1000 and height > 600
+
+
+@pytest.mark.slow
+def test_default_twin_has_the_papers_sizes_fits_300_mb_and_satisfies_the_contract(tmp_path):
+    from tace.cohort import load_cohort
+    from tace.profiles import load_profile
+
+    profile = load_profile("default")
+    twin = generate_twin(tmp_path / "default", profile.synthetic, profile.seed, n_jobs=-1)
+    assert twin.counts == {"train": 112, "test": 48, "external": 38, "followup": 117}
+    size_mb = sum(p.stat().st_size for p in twin.root.rglob("*") if p.is_file()) / 1e6
+    assert size_mb < 300
+    cohort = load_cohort(twin.manifest, n_jobs=-1)
+    assert len(cohort) == 315

@@ -48,10 +48,11 @@ def _print_summary(cohort) -> None:
     miss = summary.missing[summary.missing["missing"] > 0]
     if len(miss):
         mt = Table(title="Missing values", title_justify="left")
-        for col in ("column", "required", "missing"):
-            mt.add_column(col)
+        for col in ("column", "required", "where required", "where optional"):
+            mt.add_column(col, justify="left" if col in ("column", "required") else "right")
         for r in miss.itertuples(index=False):
-            mt.add_row(r.column, r.required, f"{r.missing} ({r.missing_pct:.0f}%)")
+            mt.add_row(r.column, r.required, str(r.missing_where_required),
+                       str(r.missing_where_optional))
         _out.print(mt)
     else:
         _out.print("Missing values: none.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .schema import COLUMNS, CohortName
@@ -25,7 +26,9 @@ class CohortSummary:
         ``median_os_months`` (median observed time, censored or not), ``median_tumour_ml``.
     missing
         One row per manifest column: ``column``, ``required`` (when it is required),
-        ``missing`` (count) and ``missing_pct``.
+        ``missing`` (count, all rows), ``missing_pct``, ``missing_where_required`` (rows in
+        which the contract requires the column) and ``missing_where_optional`` (the others,
+        e.g. mRECIST in the follow-up cohort).
     """
 
     by_cohort: pd.DataFrame
@@ -52,10 +55,16 @@ def summarize(table: pd.DataFrame) -> CohortSummary:
             "median_tumour_ml": float(part["roi_volume_ml"].median()),
         })
     by_cohort = pd.DataFrame(rows)
-    missing = pd.DataFrame([
-        {"column": c.name, "required": c.required,
-         "missing": int(table[c.name].isna().sum()),
-         "missing_pct": 100.0 * float(table[c.name].isna().mean())}
-        for c in COLUMNS
-    ])
+    followup = (table["cohort"] == CohortName.FOLLOWUP.value).to_numpy()
+    required_rows = {"always": np.ones(len(table), dtype=bool), "except followup": ~followup,
+                     "followup": followup, "optional": np.zeros(len(table), dtype=bool)}
+    rows = []
+    for c in COLUMNS:
+        isna = table[c.name].isna().to_numpy()
+        where = required_rows[c.required]
+        rows.append({"column": c.name, "required": c.required, "missing": int(isna.sum()),
+                     "missing_pct": 100.0 * float(isna.mean()) if len(isna) else 0.0,
+                     "missing_where_required": int((isna & where).sum()),
+                     "missing_where_optional": int((isna & ~where).sum())})
+    missing = pd.DataFrame(rows)
     return CohortSummary(by_cohort, missing)
