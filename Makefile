@@ -9,7 +9,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PROFILE ?= default
 COHORT ?=
 
-.PHONY: install report test test-all bench clean help
+.PHONY: install report test test-fast bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

@@ -230,6 +230,8 @@ CORPUS = {
                              "patient_id", r"duplicate patient_id 'twin-\d+' \(also on row 2\)"),
     "duplicate image": (lambda c: c.rows[1].update(image=c.rows[0]["image"]), 1, "image",
                         r"duplicate image file .* \(also on row 2\)"),
+    "duplicate image, spelt differently": (lambda c: c.rows[1].update(image="./" + c.rows[0]["image"]),
+                                           1, "image", r"duplicate image file .* \(also on row 2\)"),
     "unknown category (BCLC C)": (_set(0, "bclc", "C"), 0, "bclc",
                                   r"unknown category 'C'; expected one of A, B"),
     "unknown category (sex)": (_set(2, "sex", "male"), 2, "sex", r"unknown category 'male'; expected one of M, F"),

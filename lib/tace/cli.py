@@ -8,6 +8,7 @@ tace report        regenerate the paper report (twin by default, or your cohort)
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def _print_summary(cohort) -> None:
                 if r.with_mrecist else "-")
         surv = f"{r.deaths}/{r.with_survival}" if r.with_survival else "-"
         med = f"{r.median_os_months:.1f}" if r.with_survival else "-"
-        vol = "-" if r.median_tumour_ml != r.median_tumour_ml else f"{r.median_tumour_ml:.1f}"
+        vol = "-" if math.isnan(r.median_tumour_ml) else f"{r.median_tumour_ml:.1f}"
         table.add_row(r.cohort, str(r.patients), rate, surv, med, vol)
     _out.print(table)
     _out.print("SD/PD: non-responders of those with mRECIST. deaths: of those with survival "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import difflib
 import hashlib
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +151,8 @@ def _table_problems(records: list[_Record]) -> list[Problem]:
         for rec in records:
             value = (rec.values.get(column) or "").strip()
             if value:
-                where[value].append(rec)
+                # 'images/a.nii' and './images/a.nii' name the same file
+                where[os.path.normpath(value) if column == "image" else value].append(rec)
         for value, recs in where.items():
             for rec in recs[1:]:
                 others = ", ".join(f"row {r.row}" for r in recs if r is not rec)

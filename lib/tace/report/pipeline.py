@@ -18,7 +18,7 @@ from rich.console import Console
 from .. import __version__
 from ..cohort import Cohort, load_cohort, summarize
 from ..cohort.synthetic import generate_twin
-from ..io import atomic_directory, sha256_file
+from ..io import atomic_directory
 from ..profiles import Profile
 
 __all__ = ["NOT_BUILT", "RunResult", "run_report"]
@@ -94,7 +94,7 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
             "profile": profile.model_dump(mode="json"),
             "data_source": "synthetic (digital twin)" if cohort is None else "user cohort",
             "manifest": str(manifest.relative_to(tmp)) if cohort is None else str(Path(cohort).resolve()),
-            "manifest_sha256": sha256_file(manifest) if cohort is not None else checked.sha256,
+            "manifest_sha256": checked.sha256,
             "stages_done": done,
             "stages_not_built": [f"{what} ({issue})" for what, issue in NOT_BUILT],
         }

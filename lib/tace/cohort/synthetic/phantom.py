@@ -241,6 +241,9 @@ def render_case(traits: CaseTraits, grid: Grid, scanner: Scanner,
     half_fov = np.array([n * s / 2.0 for n, s in zip(grid.shape, grid.spacing)])
     centre = np.clip(centre, -half_fov + 0.35 * diameter, half_fov - 0.35 * diameter)
     mask = _draw_lesion(canvas, liver, centre, diameter, traits, rng, index=True)
+    if mask is None or not mask.any():
+        raise ValueError(f"the index tumour ({diameter:.0f} mm) does not fit the field of view "
+                         f"of grid {grid}; expected a grid like the profiles' (>= 150 mm in-plane)")
     for _ in range(int(traits.satellite_nodules)):
         direction = rng.standard_normal(3)
         direction /= np.linalg.norm(direction)
