@@ -223,7 +223,7 @@ def delong_test(y_true, score_a, score_b, *, conf_level: float = 0.95) -> TestRe
     >>> y = [0, 0, 0, 1, 1, 1, 0, 1]
     >>> r = delong_test(y, [.1, .3, .2, .8, .6, .9, .4, .7], [.2, .1, .5, .6, .3, .7, .4, .9])
     >>> round(r.estimate, 4), r.statistic_name
-    (0.25, 'Z')
+    (0.125, 'Z')
     """
     y = check_binary(y_true)
     a = check_scores(score_a, y.size, "score_a")
