@@ -3,7 +3,8 @@
 Discrimination: :func:`roc_auc`, :func:`delong_test`, :func:`delong_test_unpaired`,
 :func:`bootstrap_auc_test`. Operating points: :func:`youden_threshold`,
 :func:`threshold_metrics`. Calibration: :func:`calibration`. Clinical utility:
-:func:`net_benefit`. Every function validates its input once, raises
+:func:`net_benefit`. Survival: :func:`kaplan_meier`, :func:`logrank_test`,
+:func:`cox_regression`, :func:`concordance`, :func:`time_dependent_auc`. Every function validates its input once, raises
 ``ValueError`` naming the problem for degenerate input, and returns a frozen result.
 """
 
@@ -11,6 +12,7 @@ from .calibration import calibration
 from .decision import net_benefit
 from .results import CalibrationResult, Estimate, TestResult
 from .roc import bootstrap_auc_test, delong_test, delong_test_unpaired, roc_auc
+from .survival import concordance, cox_regression, kaplan_meier, logrank_test, time_dependent_auc
 from .thresholds import threshold_metrics, youden_threshold
 
 __all__ = [
@@ -19,10 +21,15 @@ __all__ = [
     "TestResult",
     "bootstrap_auc_test",
     "calibration",
+    "concordance",
+    "cox_regression",
     "delong_test",
     "delong_test_unpaired",
+    "kaplan_meier",
+    "logrank_test",
     "net_benefit",
     "roc_auc",
     "threshold_metrics",
+    "time_dependent_auc",
     "youden_threshold",
 ]

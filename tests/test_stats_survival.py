@@ -1,0 +1,133 @@
+"""Kaplan-Meier, log-rank, Cox and concordance agree with R's survival package.
+
+Reference values: tests/reference/survival_reference.R (survival 3.5.3, R 4.2.2) on the
+inputs in tests/reference/data/survival_data.csv: 117 patients, whole-month times with many
+ties, so that Efron's method and the tied-time rules are exercised.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tace.stats import (
+    concordance,
+    cox_regression,
+    kaplan_meier,
+    logrank_test,
+    roc_auc,
+    time_dependent_auc,
+)
+
+REF = Path(__file__).parent / "reference" / "data"
+DATA = pd.read_csv(REF / "survival_data.csv")
+VALUES = json.loads((REF / "survival_reference.json").read_text())
+
+
+def test_kaplan_meier_matches_survfit_with_log_log_intervals():
+    """R: summary(survfit(Surv(time, status) ~ 1, conf.type = "log-log"), censored = TRUE)."""
+    km = kaplan_meier(DATA["time"], DATA["status"])
+    ref = pd.DataFrame(VALUES["km"])
+    np.testing.assert_array_equal(km["time"], ref["time"])
+    np.testing.assert_array_equal(km["at_risk"], ref["n_risk"])
+    np.testing.assert_array_equal(km["n_event"], ref["n_event"])
+    np.testing.assert_allclose(km[["survival", "ci_low", "ci_high"]], ref[["surv", "lower", "upper"]], rtol=1e-6)
+
+
+def test_kaplan_meier_by_group_matches_survfit_strata():
+    """R: summary(survfit(Surv(time, status) ~ group, conf.type = "log-log"), censored = TRUE)."""
+    km = kaplan_meier(DATA["time"], DATA["status"], DATA["group"])
+    ref = pd.DataFrame(VALUES["km_by_group"])
+    for level in ("high", "low"):
+        a, b = km[km["group"] == level], ref[ref["group"] == level]
+        np.testing.assert_array_equal(a["time"], b["time"])
+        np.testing.assert_array_equal(a["at_risk"], b["n_risk"])
+        np.testing.assert_allclose(a[["survival", "ci_low", "ci_high"]], b[["surv", "lower", "upper"]], rtol=1e-6)
+
+
+def test_kaplan_meier_interval_is_empty_where_survival_reaches_zero():
+    km = kaplan_meier([1, 2, 3], [1, 1, 1])
+    assert km["survival"].iloc[-1] == 0
+    assert km[["ci_low", "ci_high"]].iloc[-1].isna().all()
+
+
+def test_logrank_matches_survdiff():
+    """R: survdiff(Surv(time, status) ~ group)."""
+    r = logrank_test(DATA["time"], DATA["status"], DATA["group"])
+    ref = VALUES["logrank"]
+    np.testing.assert_allclose([r.statistic, r.df, r.p_value], [ref["chisq"], ref["df"], ref["p_value"]], rtol=1e-6)
+    assert r.statistic_name == "chisq"
+
+
+def test_cox_regression_matches_coxph_with_efron_ties():
+    """R: summary(coxph(Surv(time, status) ~ score + age + cp_b, ties = "efron"))."""
+    table = cox_regression(DATA, "time", "status", ["score", "age", "cp_b"])
+    ref = pd.DataFrame(VALUES["cox"])
+    assert table["covariate"].tolist() == ref["covariate"].tolist()
+    np.testing.assert_allclose(table[["coef", "se", "hr", "ci_low", "ci_high", "z", "p"]],
+                               ref[["coef", "se", "hr", "lower", "upper", "z", "p"]], rtol=1e-6)
+
+
+def test_concordance_and_its_variance_match_survival_concordance():
+    """R: concordance(Surv(time, status) ~ score, reverse = TRUE): C and var (infinitesimal jackknife)."""
+    est = concordance(DATA["time"], DATA["status"], DATA["score"])
+    ref = VALUES["concordance"]
+    np.testing.assert_allclose([est.estimate, est.se ** 2], [ref["c"], ref["var"]], rtol=1e-6)
+    assert est.ci_low < est.estimate < est.ci_high
+
+
+def test_concordance_agrees_with_lifelines_on_the_point_estimate():
+    from lifelines.utils import concordance_index
+
+    rng = np.random.default_rng(2)
+    t = np.round(rng.exponential(20, 300))
+    e = rng.random(300) < 0.7
+    risk = np.round(rng.normal(size=300), 1)  # ties in risk too
+    assert concordance(t, e, risk).estimate == pytest.approx(concordance_index(t, -risk, e), rel=1e-12)
+
+
+def test_time_dependent_auc_without_censoring_is_the_auc_of_deaths_by_t_against_survivors():
+    """With no censoring every weight is equal: the cumulative/dynamic AUC at t is the plain
+    AUC of those dead by t (cases) against those alive after t (controls)."""
+    rng = np.random.default_rng(3)
+    risk = rng.normal(size=400)
+    t = rng.exponential(24 * np.exp(-0.8 * risk))
+    e = np.ones(400, dtype=bool)
+    horizons = [12.0, 24.0]
+    table = time_dependent_auc(t, e, risk, horizons)
+    for h, auc in zip(horizons, table["auc"]):
+        assert auc == pytest.approx(roc_auc(t <= h, risk).estimate, rel=1e-9)
+    assert table["n_cases"].tolist() == [int(np.sum(t <= h)) for h in horizons]
+
+
+def test_time_dependent_auc_refuses_horizons_beyond_follow_up():
+    with pytest.raises(ValueError, match=r"horizons \[100.0\] lie outside the follow-up"):
+        time_dependent_auc(DATA["time"], DATA["status"], DATA["score"], [12, 100])
+
+
+@pytest.mark.parametrize(("time", "event", "message"), [
+    ([1, 2, 3], [0, 0, 0], "no events"),
+    ([1, -2, 3], [1, 0, 1], "negative values"),
+    ([1, np.nan, 3], [1, 0, 1], "NaN or infinite"),
+    ([1, 2, 3], [1, 2, 1], "must be binary"),
+    ([1, 2], [1, 0, 1], "expected equal lengths"),
+])
+def test_survival_functions_refuse_degenerate_input(time, event, message):
+    with pytest.raises(ValueError, match=message):
+        kaplan_meier(time, event)
+
+
+def test_logrank_refuses_a_single_group_and_cox_a_bad_covariate():
+    with pytest.raises(ValueError, match="single level"):
+        logrank_test([1, 2, 3], [1, 0, 1], ["a", "a", "a"])
+    df = DATA.assign(site="A")
+    with pytest.raises(ValueError, match="covariate 'site' is not numeric"):
+        cox_regression(df, "time", "status", ["score", "site"])
+    with pytest.raises(ValueError, match="columns not in the data: dlr"):
+        cox_regression(df, "time", "status", ["dlr"])
+    with pytest.raises(ValueError, match="covariate 'one' is constant"):
+        cox_regression(DATA.assign(one=1.0), "time", "status", ["one"])
