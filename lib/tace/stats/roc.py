@@ -108,9 +108,9 @@ class _StratifiedBootstrap:
 
     @staticmethod
     def _counts(rng: np.random.Generator, b: int, size: int) -> np.ndarray:
-        draws = rng.integers(0, size, size=(b, size))
-        flat = draws + (np.arange(b) * size)[:, None]
-        return np.bincount(flat.ravel(), minlength=b * size).reshape(b, size).astype(np.float64)
+        draws = rng.integers(0, size, size=(b, size), dtype=np.int32)
+        draws += (np.arange(b, dtype=np.int32) * size)[:, None]
+        return np.bincount(draws.ravel(), minlength=b * size).reshape(b, size).astype(np.int32)
 
     def aucs(self, n_boot: int, rng: np.random.Generator) -> np.ndarray:
         """(n_boot, k) AUCs; the same resamples for every score (paired)."""
@@ -120,13 +120,14 @@ class _StratifiedBootstrap:
         for start in range(0, n_boot, step):
             b = min(step, n_boot - start)
             w = self._counts(rng, b, self.m)
-            u = self._counts(rng, b, self.n)
+            u = self._counts(rng, b, self.n).astype(np.float64)
             for s in range(k):
-                cum = np.zeros((b, self.m + 1))
+                cum = np.zeros((b, self.m + 1), dtype=np.int32)
                 np.cumsum(w[:, self.order[s]], axis=1, out=cum[:, 1:])
-                at_hi = cum[:, self.hi[s]]
-                above = self.m - at_hi + 0.5 * (at_hi - cum[:, self.lo[s]])
-                out[start:start + b, s] = np.einsum("bj,bj->b", u, above) / (self.m * self.n)
+                # weighted cases at or below each control, ties counted half:
+                # cum[hi] - (cum[hi] - cum[lo]) / 2 = (cum[hi] + cum[lo]) / 2
+                below = cum[:, self.hi[s]] + cum[:, self.lo[s]]
+                out[start:start + b, s] = 1.0 - np.einsum("bj,bj->b", u, below) / (2.0 * self.m * self.n)
         return out
 
 
