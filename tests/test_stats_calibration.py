@@ -149,3 +149,13 @@ def test_net_benefit_refuses_thresholds_outside_the_open_interval():
 def test_hosmer_lemeshow_refuses_probabilities_with_too_few_values():
     with pytest.raises(ValueError, match="too few distinct values"):
         hosmer_lemeshow([0, 1, 0, 1], [0.3, 0.3, 0.7, 0.7])
+
+
+def test_calibration_result_renders_as_one_row():
+    y, p = _data("small")
+    cal = calibration(y, p)
+    frame = cal.to_frame()
+    assert frame.shape[0] == 1
+    assert {"citl", "slope", "brier", "ici", "e50", "e90", "emax", "hl_chisq", "hl_p"} <= set(frame.columns)
+    assert "<table" in cal._repr_html_()
+    assert cal.n == len(y) and cal.n_events == int(y.sum())

@@ -165,3 +165,13 @@ def test_results_render_as_tables():
     frame = roc_auc(y, a).to_frame()
     assert list(frame.columns[:5]) == ["estimate", "ci_low", "ci_high", "conf_level", "method"]
     assert "<table" in delong_test(y, a, b)._repr_html_()
+
+
+@pytest.mark.parametrize("call", [
+    lambda: delong_test([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.2]),
+    lambda: bootstrap_auc_test([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.2, np.nan, 0.4]),
+    lambda: delong_test_unpaired([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], [1, 1, 1], [0.1, 0.2, 0.3]),
+])
+def test_comparisons_refuse_degenerate_input(call):
+    with pytest.raises(ValueError, match=r"score_b has 2 values|score_b holds 1 NaN|y_b holds only positive"):
+        call()

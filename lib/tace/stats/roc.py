@@ -246,6 +246,14 @@ def delong_test_unpaired(y_a, score_a, y_b, score_b, *, conf_level: float = 0.95
     As ``pROC::roc.test(roc_a, roc_b, method = "delong", paired = FALSE)``: statistic D =
     (AUC_a - AUC_b) / sqrt(V_a + V_b) against a t distribution with Welch-Satterthwaite
     degrees of freedom. The interval of the difference uses the same t quantile.
+
+    Examples
+    --------
+    >>> from tace.stats import delong_test_unpaired
+    >>> r = delong_test_unpaired([0, 0, 1, 1, 0, 1], [.1, .4, .35, .8, .2, .7],
+    ...                          [0, 1, 0, 1, 1, 0, 0], [.3, .6, .2, .9, .4, .5, .1])
+    >>> r.statistic_name, round(r.estimate, 4)
+    ('D', -0.0278)
     """
     ya, yb = check_binary(y_a, "y_a"), check_binary(y_b, "y_b")
     sa, sb = check_scores(score_a, ya.size, "score_a"), check_scores(score_b, yb.size, "score_b")
@@ -268,6 +276,15 @@ def bootstrap_auc_test(y_true, score_a, score_b, *, n_boot: int = 2000, seed: in
     As ``pROC::roc.test(roc_a, roc_b, method = "bootstrap", paired = TRUE)``: stratified
     resamples, D = (AUC_a - AUC_b) / sd(bootstrap differences), two-sided normal p-value.
     The interval is the percentile interval of the bootstrap differences.
+
+    Examples
+    --------
+    >>> from tace.stats import bootstrap_auc_test
+    >>> y = [0, 0, 0, 1, 1, 1, 0, 1]
+    >>> r = bootstrap_auc_test(y, [.1, .3, .2, .8, .6, .9, .4, .7], [.2, .1, .5, .6, .3, .7, .4, .9],
+    ...                        n_boot=500, seed=1)
+    >>> round(r.estimate, 4), r.ci_low <= r.estimate <= r.ci_high
+    (0.125, True)
     """
     y = check_binary(y_true)
     a = check_scores(score_a, y.size, "score_a")

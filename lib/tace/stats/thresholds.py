@@ -64,6 +64,13 @@ def threshold_metrics(y_true, y_score, threshold: float, *, conf_level: float = 
         One row per metric: ``metric``, ``estimate``, ``ci_low``, ``ci_high``, ``numerator``,
         ``denominator``, ``method``, ``note``. A metric with a zero denominator (e.g. PPV
         when nobody is called positive) has no estimate, and ``note`` says why.
+
+    Examples
+    --------
+    >>> from tace.stats import threshold_metrics
+    >>> t = threshold_metrics([0, 0, 1, 0, 1, 1], [0.1, 0.2, 0.3, 0.35, 0.6, 0.8], 0.25)
+    >>> t.set_index("metric")["estimate"].round(3).to_dict()
+    {'accuracy': 0.833, 'sensitivity': 1.0, 'specificity': 0.667, 'ppv': 0.75, 'npv': 1.0}
     """
     y = check_binary(y_true)
     s = check_scores(y_score, y.size)
