@@ -14,7 +14,8 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["PARAMS_DIR", "Profile", "ProfileError", "SyntheticSpec", "available_profiles", "load_profile"]
+__all__ = ["PARAMS_DIR", "ClinicalSettings", "DCNNSettings", "FusionSettings", "Profile", "ProfileError",
+           "RadiomicsSettings", "SyntheticSpec", "available_profiles", "load_profile"]
 
 #: Where the named profiles live: ``analysis/params`` of the source tree the package runs from.
 PARAMS_DIR = Path(__file__).resolve().parents[2] / "analysis" / "params"
@@ -67,6 +68,57 @@ class SyntheticSpec(_Frozen):
         return self.n_internal + self.n_external + self.n_followup
 
 
+class ClinicalSettings(_Frozen):
+    """Clinical model: univariable screening threshold for the multivariable model."""
+
+    p_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.05
+
+
+class RadiomicsSettings(_Frozen):
+    """Radiomics: the PyRadiomics parameter file and the selection steps."""
+
+    params: str = Field(description="PyRadiomics parameter file in analysis/params/")
+    icc_threshold: Annotated[float, Field(ge=0, le=1)] = 0.75
+    correlation_threshold: Annotated[float, Field(gt=0, le=1)] = 0.90
+    lasso_folds: Annotated[int, Field(ge=2)] = 10
+    xgb_folds: Annotated[int, Field(ge=2)] = 5
+    xgb_grid: dict[str, tuple[float | int, ...]] = Field(
+        default_factory=lambda: {"max_depth": (2, 3), "n_estimators": (100, 200), "learning_rate": (0.05, 0.1)})
+
+    @property
+    def params_path(self) -> Path:
+        return PARAMS_DIR / self.params
+
+
+class AugmentSettings(_Frozen):
+    flip: bool = True
+    rotate_deg: Annotated[float, Field(ge=0, le=180)] = 15.0
+    scale: Annotated[float, Field(ge=0, lt=1)] = 0.10
+    translate: Annotated[float, Field(ge=0, lt=1)] = 0.05
+    intensity: Annotated[float, Field(ge=0, lt=1)] = 0.10
+
+
+class DCNNSettings(_Frozen):
+    """The ResNet50 DCNN: crops, optimisation and augmentation."""
+
+    input_size: Annotated[int, Field(ge=16, le=512)]
+    slices_per_patient: Annotated[int, Field(ge=1, le=9)] = 3
+    margin_mm: Annotated[float, Field(ge=0)] = 15.0
+    epochs: PositiveInt
+    batch_size: Annotated[int, Field(ge=2)] = 32
+    lr: PositiveFloat = 3e-4
+    weight_decay: Annotated[float, Field(ge=0)] = 1e-4
+    compile: bool = False
+    pretrained: str | None = Field(None, description="local safetensors file of ImageNet weights")
+    augment: AugmentSettings = Field(default_factory=AugmentSettings)
+
+
+class FusionSettings(_Frozen):
+    """DLR fusion: folds of the out-of-fold predictions it is fitted on."""
+
+    folds: Annotated[int, Field(ge=2)] = 5
+
+
 class Profile(_Frozen):
     """One run profile: ``smoke`` (tests), ``default`` (the embedded job), ``paper``."""
 
@@ -74,7 +126,21 @@ class Profile(_Frozen):
     description: str
     seed: Annotated[int, Field(ge=0)]
     synthetic: SyntheticSpec
+    clinical: ClinicalSettings = Field(default_factory=ClinicalSettings)
+    radiomics: RadiomicsSettings
+    dcnn: DCNNSettings
+    fusion: FusionSettings = Field(default_factory=FusionSettings)
     deviations_from_paper: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _files_exist(self) -> Profile:
+        if not self.radiomics.params_path.is_file():
+            raise ValueError(f"radiomics.params: {self.radiomics.params_path} not found; expected a "
+                             "PyRadiomics parameter file in analysis/params/")
+        if self.dcnn.pretrained and not Path(self.dcnn.pretrained).is_file():
+            raise ValueError(f"dcnn.pretrained: {self.dcnn.pretrained} not found; expected a local "
+                             "safetensors file of ResNet50 ImageNet weights")
+        return self
 
 
 class ProfileError(ValueError):

@@ -1,0 +1,202 @@
+"""The deep learning model: torchvision ResNet50 with a single logit, trained on 2.5D crops.
+
+One training loop serves CPU and GPU. On CUDA the whole training set is moved to the
+device once, augmentation runs there on whole batches (flips, rotation, small affine,
+intensity jitter, all from one seeded generator), the forward pass runs under bf16
+autocast with channels_last memory, and ``torch.compile`` is optional. A patient's score
+is the mean of its crops' probabilities.
+
+Weights are saved with safetensors (no pickle). ImageNet weights can be loaded from a
+local safetensors file; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["AugmentSpec", "DCNN", "TrainSpec", "TrainHistory", "augment_batch", "build_resnet50"]
+
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    """Random transforms applied to each training batch on the device."""
+
+    flip: bool = True
+    rotate_deg: float = 15.0
+    scale: float = 0.10
+    translate: float = 0.05
+    intensity: float = 0.10
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Optimisation settings."""
+
+    epochs: int = 8
+    batch_size: int = 32
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    compile: bool = False
+    pretrained: str | None = None
+    augment: AugmentSpec = field(default_factory=AugmentSpec)
+
+
+@dataclass(frozen=True)
+class TrainHistory:
+    """Loss per epoch (and the learning rate it ended with)."""
+
+    epoch: tuple[int, ...]
+    loss: tuple[float, ...]
+    lr: tuple[float, ...]
+    images_per_second: float
+
+
+def build_resnet50(pretrained: str | Path | None = None):
+    """ResNet50 with one output logit; ``pretrained`` is a local safetensors file of
+    torchvision's ImageNet weights (its ``fc`` layer is replaced)."""
+    import torch
+    import torchvision
+
+    model = torchvision.models.resnet50(weights=None, num_classes=1)
+    if pretrained:
+        from safetensors.torch import load_file
+
+        state = load_file(str(pretrained))
+        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or set(missing) - {"fc.weight", "fc.bias"}:
+            raise ValueError(f"{pretrained} does not hold ResNet50 weights (missing "
+                             f"{sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
+    with torch.no_grad():
+        model.fc.bias.zero_()
+    return model
+
+
+def augment_batch(x, spec: AugmentSpec, generator):
+    """Augment a batch (N, 3, H, W) on its own device with a seeded ``torch.Generator``."""
+    import torch
+    import torch.nn.functional as F
+
+    n = x.shape[0]
+    dev = x.device
+
+    def uniform(lo, hi, size=(n,)):
+        return torch.rand(size, generator=generator, device=dev) * (hi - lo) + lo
+
+    angle = uniform(-1, 1) * math.radians(spec.rotate_deg)
+    scale = 1 + uniform(-1, 1) * spec.scale
+    flip_x = torch.where(uniform(0, 1) < 0.5, -1.0, 1.0) if spec.flip else torch.ones(n, device=dev)
+    flip_y = torch.where(uniform(0, 1) < 0.5, -1.0, 1.0) if spec.flip else torch.ones(n, device=dev)
+    tx, ty = uniform(-1, 1) * spec.translate * 2, uniform(-1, 1) * spec.translate * 2
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos * flip_x, -sin, tx], 1),
+                         torch.stack([sin, cos * flip_y, ty], 1)], 1).to(x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    gain = 1 + uniform(-1, 1) * spec.intensity
+    shift = uniform(-1, 1) * spec.intensity
+    return out * gain.view(n, 1, 1, 1).to(x.dtype) + shift.view(n, 1, 1, 1).to(x.dtype)
+
+
+class DCNN:
+    """A trained (or trainable) ResNet50 patient scorer."""
+
+    def __init__(self, model=None, device: str | None = None):
+        import torch
+
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = (model or build_resnet50()).to(self.device)
+
+    @property
+    def _cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def fit(self, crops: np.ndarray, owner: np.ndarray, y_patient: np.ndarray, spec: TrainSpec,
+            seed: int, progress: bool = False) -> TrainHistory:
+        """Train on crops (N, 3, S, S) whose patient index is ``owner``; labels per patient."""
+        import time
+
+        import torch
+        import torch.nn.functional as F
+
+        if spec.pretrained:
+            self.model = build_resnet50(spec.pretrained).to(self.device)
+        model = self.model
+        if self._cuda:
+            model = model.to(memory_format=torch.channels_last)
+        step_fn = torch.compile(model) if spec.compile else model
+        x_all = torch.as_tensor(crops, dtype=torch.float32, device=self.device)
+        y_all = torch.as_tensor(np.asarray(y_patient, dtype=np.float32)[owner], device=self.device)
+        n = x_all.shape[0]
+        steps_per_epoch = max(1, math.ceil(n / spec.batch_size))
+        opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=spec.epochs * steps_per_epoch)
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        losses, lrs = [], []
+        epochs = range(spec.epochs)
+        if progress:
+            from rich.progress import track
+            epochs = track(epochs, description="Training the DCNN")
+        model.train()
+        seen, t0 = 0, time.perf_counter()
+        for epoch in epochs:
+            order = torch.randperm(n, generator=gen, device=self.device)
+            total = 0.0
+            for start in range(0, n, spec.batch_size):
+                idx = order[start:start + spec.batch_size]
+                if idx.numel() < 2:
+                    continue  # BatchNorm needs two samples
+                xb = augment_batch(x_all[idx], spec.augment, gen)
+                if self._cuda:
+                    xb = xb.contiguous(memory_format=torch.channels_last)
+                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self._cuda):
+                    logits = step_fn(xb).float().squeeze(1)
+                loss = F.binary_cross_entropy_with_logits(logits, y_all[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += float(loss.detach()) * idx.numel()
+                seen += idx.numel()
+            losses.append(total / n)
+            lrs.append(float(sched.get_last_lr()[0]))
+        if self._cuda:
+            torch.cuda.synchronize()
+        rate = seen / max(time.perf_counter() - t0, 1e-9)
+        return TrainHistory(tuple(range(1, spec.epochs + 1)), tuple(losses), tuple(lrs), rate)
+
+    def predict_crops(self, crops: np.ndarray, batch_size: int = 128) -> np.ndarray:
+        """Probability of the positive class for each crop."""
+        import torch
+
+        model = self.model.eval()
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(crops), batch_size):
+                xb = torch.as_tensor(crops[start:start + batch_size], dtype=torch.float32, device=self.device)
+                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self._cuda):
+                    out.append(torch.sigmoid(model(xb).float().squeeze(1)).cpu().numpy())
+        return np.concatenate(out) if out else np.empty(0, dtype=np.float32)
+
+    def predict_patients(self, crops: np.ndarray, owner: np.ndarray, n_patients: int) -> np.ndarray:
+        """Patient score: the mean of its crops' probabilities."""
+        p = self.predict_crops(crops).astype(np.float64)
+        return np.bincount(owner, weights=p, minlength=n_patients) / np.bincount(owner, minlength=n_patients)
+
+    def save(self, path: Path) -> None:
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        save_file(state, str(path))
+
+    @classmethod
+    def load(cls, path: Path, device: str | None = None) -> DCNN:
+        from safetensors.torch import load_file
+
+        model = build_resnet50()
+        model.load_state_dict(load_file(str(path)))
+        return cls(model, device)

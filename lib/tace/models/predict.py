@@ -1,0 +1,57 @@
+"""Score a cohort with a frozen bundle: the four models' probabilities per patient."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..cohort import Cohort
+from ..features.crops import CropSpec, make_crops
+from ..features.radiomics import RadiomicsCase, default_cache_dir, extract_radiomics
+from .bundle import read_bundle
+from .clinical import ClinicalModel
+from .dcnn import DCNN
+from .fusion import FusionModel
+from .radiomics_model import RadiomicsModel
+
+__all__ = ["SCORE_COLUMNS", "predict_cohort"]
+
+SCORE_COLUMNS = ("clinical", "radiomics", "dcnn", "dlr")
+
+
+def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None = None, n_jobs: int = 1,
+                   progress: bool = False, device: str | None = None) -> pd.DataFrame:
+    """Score every patient of ``cohort`` with the bundle in ``models`` (hashes checked first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id``, ``cohort``, then ``clinical``, ``radiomics``, ``dcnn`` and ``dlr``:
+        each the predicted probability of non-response.
+    """
+    bundle = read_bundle(models)
+    m = bundle.manifest
+    table = cohort.table
+    labels = [None if pd.isna(v) else int(v) for v in table["mask_label"]]
+    clinical = ClinicalModel.load(bundle.path("clinical.json"))
+    radiomics = RadiomicsModel.load(bundle.folder)
+    fusion = FusionModel.load(bundle.path("fusion.json"))
+    dcnn = DCNN.load(bundle.path("dcnn.safetensors"), device=device)
+    cases = [RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), lab)
+             for r, lab in zip(table.itertuples(index=False), labels)]
+    feats = extract_radiomics(cases, m["radiomics"]["pyradiomics_params"],
+                              cache_dir=default_cache_dir() if cache_dir is None else cache_dir,
+                              n_jobs=n_jobs, progress=progress).droplevel("perturbation")
+    crop = m["dcnn"]["crops"]
+    spec = CropSpec(size=crop["size"], slices=crop["slices"], margin_mm=crop["margin_mm"])
+    crops, owner = make_crops(list(table["image"]), list(table["mask"]), spec, labels)
+    out = pd.DataFrame({"patient_id": table["patient_id"].to_numpy(), "cohort": table["cohort"].to_numpy()})
+    out["clinical"] = clinical.predict_proba(table)
+    out["radiomics"] = radiomics.predict_proba(feats.loc[table["patient_id"]])
+    out["dcnn"] = dcnn.predict_patients(crops, owner, len(table))
+    out["dlr"] = fusion.predict_proba(out["dcnn"].to_numpy(), out["radiomics"].to_numpy())
+    if not np.isfinite(out[list(SCORE_COLUMNS)].to_numpy()).all():
+        raise ValueError("a model returned a non-finite score; the bundle or the cohort is unusable")
+    return out

@@ -1,0 +1,218 @@
+"""Develop the four models on the training cohort and freeze them into a bundle.
+
+Only the ``train`` patients reach a fitting step (feature selection, scaling, tuning,
+fusion, thresholds); test, external and follow-up patients are not even read. Steps:
+
+1. clinical model (univariable screening, multivariable logistic);
+2. radiomics: features with the original, eroded and dilated masks, the ICC(3,1) filter,
+   then the radiomics pipeline (z-scores, correlation filter, LASSO 1-SE, XGBoost);
+3. DCNN on 2.5D crops;
+4. k-fold out-of-fold predictions of all three (each fold refits every step except the
+   ICC filter, which uses no outcome), the DLR fusion fitted on them, and the Youden
+   thresholds of every model fixed on them;
+5. the bundle (``OUT/bundle``: shareable, no patient-level data) and the training record
+   (``OUT/training``: tables, curves and out-of-fold predictions, for the report).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from ..cohort import Cohort, CohortName, split_internal
+from ..determinism import set_determinism
+from ..features.crops import CropSpec, make_crops
+from ..features.radiomics import RadiomicsCase, default_cache_dir, extract_radiomics, load_radiomics_params
+from ..features.robustness import icc_filter
+from ..io import atomic_directory
+from ..profiles import Profile
+from ..stats import youden_threshold
+from .bundle import cohort_fingerprint, package_versions, write_manifest
+from .clinical import CLINICAL_VARIABLES, ClinicalModel, encode_clinical
+from .dcnn import DCNN, AugmentSpec, TrainSpec
+from .fusion import FusionModel
+from .radiomics_model import RadiomicsModel, RadiomicsSpec
+
+__all__ = ["TrainResult", "train_models", "training_table"]
+
+_SCORES = ("clinical", "radiomics", "dcnn", "dlr")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    out: Path
+    bundle: Path
+    n_train: int
+    n_selected_features: int
+    seconds: float
+
+
+def training_table(cohort: Cohort, seed: int) -> pd.DataFrame:
+    """The training patients (an ``internal`` cohort is split first, by ``seed``)."""
+    table = split_internal(cohort.table, seed=seed) if (cohort.table["cohort"] == "internal").any() else cohort.table
+    train = table[table["cohort"] == CohortName.TRAIN.value].reset_index(drop=True)
+    if len(train) < 10:
+        raise ValueError(f"the cohort has {len(train)} training patients; expected at least 10 "
+                         "(rows with cohort 'train', or 'internal' to be split)")
+    y = train["nonresponse"].astype(bool)
+    if y.all() or not y.any():
+        raise ValueError("every training patient has the same outcome; the models need both "
+                         "responders and non-responders")
+    return train
+
+
+def _specs(profile: Profile) -> tuple[RadiomicsSpec, CropSpec, TrainSpec]:
+    r, d = profile.radiomics, profile.dcnn
+    grid = {k: list(v) for k, v in r.xgb_grid.items()}
+    rspec = RadiomicsSpec(correlation_threshold=r.correlation_threshold, lasso_folds=r.lasso_folds,
+                          xgb_folds=r.xgb_folds, xgb_grid=grid)
+    cspec = CropSpec(size=d.input_size, slices=d.slices_per_patient, margin_mm=d.margin_mm)
+    tspec = TrainSpec(epochs=d.epochs, batch_size=d.batch_size, lr=d.lr, weight_decay=d.weight_decay,
+                      compile=d.compile, pretrained=d.pretrained,
+                      augment=AugmentSpec(**d.augment.model_dump()))
+    return rspec, cspec, tspec
+
+
+def _labels(table: pd.DataFrame) -> list[int | None]:
+    return [None if pd.isna(v) else int(v) for v in table["mask_label"]]
+
+
+def _summary(train: pd.DataFrame, oof: pd.DataFrame) -> dict:
+    """Training-cohort statistics for later case-mix comparison (no patient-level data)."""
+    x = encode_clinical(train)
+    out = {"n": int(len(train)), "nonresponse_rate": float(train["nonresponse"].mean()), "predictors": {}}
+    for v in CLINICAL_VARIABLES:
+        col = x[v]
+        out["predictors"][v] = {"encoding": CLINICAL_VARIABLES[v], "mean": float(col.mean()),
+                                "sd": float(col.std(ddof=1)), "min": float(col.min()), "max": float(col.max())}
+    out["oof_scores"] = {s: {"mean": float(oof[s].mean()), "sd": float(oof[s].std(ddof=1)),
+                             "quantiles": {str(q): float(oof[s].quantile(q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9)}}
+                         for s in _SCORES}
+    return out
+
+
+def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path | None = None,
+                 n_jobs: int = -1, progress: bool = True, console: Console | None = None,
+                 device: str | None = None) -> TrainResult:
+    """Develop the clinical, radiomics, DCNN and DLR models and write ``out`` atomically."""
+    from sklearn.model_selection import StratifiedKFold
+
+    console = console or Console(stderr=True)
+    t_start = time.perf_counter()
+    seed = profile.seed
+    set_determinism(seed)
+    train = training_table(cohort, seed)
+    y = train["nonresponse"].astype(bool).to_numpy()
+    rspec, cspec, tspec = _specs(profile)
+    params = load_radiomics_params(profile.radiomics.params_path)
+    cache_dir = default_cache_dir() if cache_dir is None else cache_dir
+    labels = _labels(train)
+
+    console.rule(f"[bold]Training on {len(train)} patients ({int(y.sum())} non-responders), profile {profile.name}")
+    clinical = ClinicalModel.fit(train, y, p_threshold=profile.clinical.p_threshold)
+    console.print(f"Clinical model: independent predictors {', '.join(clinical.predictors)}")
+
+    cases = [RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), lab, pert)
+             for pert in ("original", "erode", "dilate")
+             for r, lab in zip(train.itertuples(index=False), labels)]
+    feats = extract_radiomics(cases, params, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+    by = {p: feats.xs(p, level="perturbation") for p in ("original", "erode", "dilate")}
+    original = by["original"].loc[train["patient_id"]]
+    robust, icc = icc_filter(original, [by["erode"], by["dilate"]], profile.radiomics.icc_threshold)
+    if not robust:
+        raise ValueError("no radiomics feature reached the ICC threshold "
+                         f"{profile.radiomics.icc_threshold}; lower radiomics.icc_threshold")
+    radiomics = RadiomicsModel.fit(original, y, robust, rspec, seed)
+    console.print(f"Radiomics: {original.shape[1]} features, {len(robust)} robust (ICC >= "
+                  f"{profile.radiomics.icc_threshold}), {len(radiomics.uncorrelated)} after the correlation "
+                  f"filter, {len(radiomics.selected)} selected by LASSO (1-SE)")
+
+    crops, owner = make_crops(list(train["image"]), list(train["mask"]), cspec, labels)
+    dcnn = DCNN(device=device)
+    history = dcnn.fit(crops, owner, y, tspec, seed, progress=progress)
+    console.print(f"DCNN: {len(crops)} crops of {cspec.size} px, {tspec.epochs} epochs, "
+                  f"final loss {history.loss[-1]:.3f}, {history.images_per_second:.0f} images/s on {dcnn.device}")
+
+    oof = pd.DataFrame({"patient_id": train["patient_id"], "nonresponse": y.astype(int)})
+    for s in ("clinical", "radiomics", "dcnn"):
+        oof[s] = np.nan
+    folds = StratifiedKFold(n_splits=profile.fusion.folds, shuffle=True, random_state=seed)
+    for k, (tr, va) in enumerate(folds.split(np.zeros(len(y)), y)):
+        console.print(f"Out-of-fold predictions: fold {k + 1} of {profile.fusion.folds}")
+        fold_seed = seed + 1000 * (k + 1)
+        part = train.iloc[tr]
+        oof.loc[va, "clinical"] = ClinicalModel.fit(part, y[tr], p_threshold=profile.clinical.p_threshold
+                                                    ).predict_proba(train.iloc[va])
+        rad = RadiomicsModel.fit(original.iloc[tr], y[tr], robust, rspec, fold_seed)
+        oof.loc[va, "radiomics"] = rad.predict_proba(original.iloc[va])
+        set_determinism(fold_seed)
+        fold_net = DCNN(device=device)
+        in_tr = np.isin(owner, tr)
+        remap = np.full(len(train), -1)
+        remap[tr] = np.arange(len(tr))
+        fold_net.fit(crops[in_tr], remap[owner[in_tr]], y[tr], tspec, fold_seed)
+        in_va = np.isin(owner, va)
+        remap_va = np.full(len(train), -1)
+        remap_va[va] = np.arange(len(va))
+        oof.loc[va, "dcnn"] = fold_net.predict_patients(crops[in_va], remap_va[owner[in_va]], len(va))
+    fusion = FusionModel.fit(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy(), y)
+    oof["dlr"] = fusion.predict_proba(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy())
+    thresholds = {s: youden_threshold(y, oof[s].to_numpy()) for s in _SCORES}
+
+    fingerprint_rows = train.drop(columns=["image", "mask"]).to_dict(orient="records")
+    fingerprint = cohort_fingerprint(fingerprint_rows, [Path(p) for p in list(train["image"]) + list(train["mask"])])
+    manifest = {
+        "created_by": f"tace train (profile {profile.name})",
+        "packages": package_versions(),
+        "profile": profile.model_dump(mode="json"),
+        "seed": seed,
+        "training_cohort": {"n": int(len(train)), "sha256": fingerprint},
+        "outcome": "non-response to TACE (mRECIST SD or PD) = 1; every score is P(non-response)",
+        "clinical": {"predictors": clinical.predictors, "encodings": {p: CLINICAL_VARIABLES[p] for p in clinical.predictors}},
+        "radiomics": {"pyradiomics_params": params, "n_extracted": int(original.shape[1]),
+                      "robust_features": robust, "selected_features": radiomics.selected,
+                      "xgboost_params": radiomics.xgb_params},
+        "dcnn": {"architecture": "torchvision resnet50, 1 logit", "crops": {"size": cspec.size, "slices": cspec.slices,
+                 "margin_mm": cspec.margin_mm, "normalisation": "per patient, 1st-99th percentile"},
+                 "training": {"epochs": tspec.epochs, "batch_size": tspec.batch_size, "lr": tspec.lr,
+                              "weight_decay": tspec.weight_decay}},
+        "fusion": {"terms": ["intercept", "logit_dcnn", "logit_radiomics"], "coefficients": list(fusion.coefficients),
+                   "fitted_on": f"{profile.fusion.folds}-fold out-of-fold training predictions"},
+        "thresholds": {"youden": thresholds, "dlr_survival_cutoff": thresholds["dlr"],
+                       "fixed_on": f"{profile.fusion.folds}-fold out-of-fold training predictions"},
+        "development_summary": _summary(train, oof),
+    }
+
+    with atomic_directory(out, overwrite=True) as tmp:
+        bundle = tmp / "bundle"
+        bundle.mkdir()
+        clinical.save(bundle / "clinical.json")
+        files = ["clinical.json", *[p.name for p in radiomics.save(bundle)], "dcnn.safetensors", "fusion.json"]
+        dcnn.save(bundle / "dcnn.safetensors")
+        fusion.save(bundle / "fusion.json")
+        write_manifest(bundle, manifest, files)
+        record = tmp / "training"
+        record.mkdir()
+        pd.concat([clinical.univariable, clinical.multivariable]).to_csv(record / "clinical_or.csv", index=False)
+        icc.rename_axis("feature").reset_index().to_csv(record / "radiomics_icc.csv", index=False)
+        radiomics.lasso_path.to_csv(record / "radiomics_lasso_path.csv", index=False)
+        pd.DataFrame({"feature": radiomics.selected, "lasso_coef": radiomics.lasso_coef}).to_csv(
+            record / "radiomics_selected.csv", index=False)
+        radiomics.xgb_cv.to_csv(record / "radiomics_xgboost_cv.csv", index=False)
+        pd.DataFrame({"epoch": history.epoch, "loss": history.loss, "lr": history.lr}).to_csv(
+            record / "dcnn_history.csv", index=False)
+        oof.to_csv(record / "oof_predictions.csv", index=False)
+        (record / "summary.json").write_text(json.dumps({
+            "n_train": int(len(train)), "n_features_extracted": int(original.shape[1]),
+            "n_robust": len(robust), "n_uncorrelated": len(radiomics.uncorrelated),
+            "n_selected": len(radiomics.selected), "dcnn_images_per_second": history.images_per_second,
+            "device": dcnn.device}, indent=2) + "\n")
+    seconds = time.perf_counter() - t_start
+    console.print(f"Bundle: {Path(out) / 'bundle'} ({seconds:.0f} s)")
+    return TrainResult(Path(out), Path(out) / "bundle", len(train), len(radiomics.selected), seconds)
