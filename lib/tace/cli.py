@@ -3,6 +3,8 @@
 \b
 tace synth         write the digital-twin cohort (synthetic patients, images, truth)
 tace check-cohort  check a cohort manifest against the data contract
+tace train         develop the four models and freeze them into a bundle
+tace predict       score a cohort with a frozen bundle
 tace report        regenerate the paper report (twin by default, or your cohort)
 """
 
@@ -67,6 +69,8 @@ and their fusion, DLR).
 Start here:
   tace synth --out twin --profile smoke --preview   a synthetic cohort to try things on
   tace check-cohort twin/manifest.csv               check a cohort against the contract
+  tace train --cohort twin/manifest.csv --profile smoke --out models
+  tace predict --models models --cohort twin/manifest.csv --out scores.csv
   tace report --profile default                     regenerate the paper report
 
 Every command has --help. All data made by `tace synth` are synthetic.
@@ -139,6 +143,84 @@ def check_cohort(manifest: Path, mask_label: int | None, n_jobs: int) -> None:
         sys.exit(1)
     _print_summary(cohort)
     _out.print(f"[bold green]OK[/]: {manifest} satisfies the data contract.")
+
+
+@main.command("train")
+@click.option("--cohort", "manifest", required=True, type=click.Path(path_type=Path),
+              help="Cohort manifest; its 'train' patients (or 'internal', split by seed) are used.")
+@click.option("--profile", default="default", show_default=True,
+              help=f"Run profile: {', '.join(available_profiles())}, or a YAML path.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Output folder: OUT/bundle (the frozen models) and OUT/training (the record).")
+@click.option("--mask-label", type=click.IntRange(min=1), default=None,
+              help="Mask label that marks the tumour (see check-cohort).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+              help="Radiomics cache [default: $TACE_CACHE or ~/.cache/tace/radiomics].")
+@click.option("--jobs", "n_jobs", type=int, default=-1, show_default=True,
+              help="Parallel workers for feature extraction (-1: all cores).")
+@click.option("--device", default=None, help="torch device [default: cuda when present, else cpu].")
+def train(manifest: Path, profile: str, out: Path, mask_label: int | None, cache_dir: Path | None,
+          n_jobs: int, device: str | None) -> None:
+    """Develop the clinical, radiomics, DCNN and DLR models and freeze them.
+
+    \b
+    Only training patients reach a fitting step. Writes:
+    OUT/bundle/    manifest.json (versions, profile, seed, cohort hash, features,
+                   thresholds, development summary, sha256 of every file) and the
+                   weights: JSON, XGBoost JSON, safetensors. No pickle. Shareable.
+    OUT/training/  OR tables, ICC, LASSO path, XGBoost CV, DCNN loss curve and the
+                   out-of-fold predictions (patient-level: keep it in-house).
+    """
+    from .models import train_models
+
+    prof = _profile(profile)
+    try:
+        cohort = load_cohort(manifest, mask_label=mask_label, n_jobs=max(n_jobs, 1), progress=True)
+        result = train_models(cohort, prof, out, cache_dir=cache_dir, n_jobs=n_jobs, console=_err,
+                              device=device)
+    except CohortError as exc:
+        _err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    _out.print(f"Trained in {result.seconds:.0f} s on {result.n_train} patients; "
+               f"{result.n_selected_features} radiomics features selected. Bundle: {result.bundle}")
+
+
+@main.command("predict")
+@click.option("--models", required=True, type=click.Path(path_type=Path),
+              help="A bundle folder (or the tace train output that holds bundle/).")
+@click.option("--cohort", "manifest", required=True, type=click.Path(path_type=Path),
+              help="Cohort manifest to score.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="CSV file to write.")
+@click.option("--mask-label", type=click.IntRange(min=1), default=None,
+              help="Mask label that marks the tumour (see check-cohort).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+              help="Radiomics cache [default: $TACE_CACHE or ~/.cache/tace/radiomics].")
+@click.option("--jobs", "n_jobs", type=int, default=-1, show_default=True,
+              help="Parallel workers for feature extraction (-1: all cores).")
+@click.option("--device", default=None, help="torch device [default: cuda when present, else cpu].")
+def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cache_dir: Path | None,
+            n_jobs: int, device: str | None) -> None:
+    """Score a cohort with frozen models: the four probabilities of non-response per patient.
+
+    The bundle's sha256 hashes are checked first; the cohort is checked against the data
+    contract. Writes OUT (CSV): patient_id, cohort, clinical, radiomics, dcnn, dlr.
+    """
+    from .io import atomic_write_text
+    from .models import BundleError, predict_cohort
+
+    try:
+        cohort = load_cohort(manifest, mask_label=mask_label, n_jobs=max(n_jobs, 1), progress=True)
+        scores = predict_cohort(models, cohort, cache_dir=cache_dir, n_jobs=n_jobs, progress=True,
+                                device=device)
+    except CohortError as exc:
+        _err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except (BundleError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    atomic_write_text(out, scores.to_csv(index=False, float_format="%.6g"))
+    _out.print(f"Scored {len(scores)} patients: {out}")
 
 
 @main.command("report")

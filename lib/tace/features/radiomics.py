@@ -131,6 +131,7 @@ def _extract_one(case: RadiomicsCase, params: dict, cache_dir: Path | None) -> d
         if cached.is_file():
             return json.loads(cached.read_text())
     radiomics.setVerbosity(logging.ERROR)
+    logging.getLogger("radiomics").setLevel(logging.ERROR)
     image = read_image(case.image)
     try:
         mask = _perturbed_mask(image, read_image(case.mask), case.label, case.perturbation)
@@ -170,8 +171,8 @@ def extract_radiomics(cases: list[RadiomicsCase], params: dict, *, cache_dir: Pa
     Returns
     -------
     pandas.DataFrame
-        One row per case, indexed by (patient_id, perturbation), one column per feature
-        (``<image type>_<class>_<feature>``), in the order of ``cases``.
+        One row per case, indexed by (patient_id, perturbation), in the order of ``cases``;
+        one column per feature (``<image type>_<class>_<feature>``), sorted by name.
     """
     if cache_dir is not None:
         cache_dir = Path(cache_dir)
@@ -184,4 +185,7 @@ def extract_radiomics(cases: list[RadiomicsCase], params: dict, *, cache_dir: Pa
     rows = list(results)
     index = pd.MultiIndex.from_tuples([(c.patient_id, c.perturbation) for c in cases],
                                       names=["patient_id", "perturbation"])
-    return pd.DataFrame(rows, index=index)
+    frame = pd.DataFrame(rows, index=index)
+    # one column order whether a value was computed or read from the cache (the greedy
+    # correlation filter downstream depends on it)
+    return frame[sorted(frame.columns)]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +46,14 @@ _SCORES = ("clinical", "radiomics", "dcnn", "dlr")
 
 @dataclass(frozen=True)
 class TrainResult:
+    """Where the bundle went, and the fitted models as they were in memory."""
+
     out: Path
     bundle: Path
     n_train: int
     n_selected_features: int
     seconds: float
+    models: dict = field(default_factory=dict, repr=False)
 
 
 def training_table(cohort: Cohort, seed: int) -> pd.DataFrame:
@@ -95,6 +98,30 @@ def _summary(train: pd.DataFrame, oof: pd.DataFrame) -> dict:
                              "quantiles": {str(q): float(oof[s].quantile(q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9)}}
                          for s in _SCORES}
     return out
+
+
+def _write_gradcam(dcnn: DCNN, cohort: Cohort, seed: int, cspec: CropSpec, folder: Path, n: int = 4) -> None:
+    """Grad-CAM of the largest-tumour crop of a few test patients (train if there is no test set):
+    ``gradcam.npz`` (crops and maps, numeric arrays) and ``gradcam.png``."""
+    from matplotlib.figure import Figure
+
+    from ..plots import plot_gradcam
+    from .gradcam import gradcam_maps
+
+    table = split_internal(cohort.table, seed=seed) if (cohort.table["cohort"] == "internal").any() else cohort.table
+    pick = table[table["cohort"] == "test"]
+    pick = (pick if len(pick) else table[table["cohort"] == "train"]).head(n)
+    crops, owner = make_crops(list(pick["image"]), list(pick["mask"]), cspec, _labels(pick))
+    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # each patient's largest slice
+    crops = crops[first]
+    maps = gradcam_maps(dcnn, crops)
+    folder.mkdir()
+    np.savez_compressed(folder / "gradcam.npz", crops=crops, maps=maps,
+                        patient_id=np.asarray(pick["patient_id"], dtype=str))
+    fig = Figure(figsize=(2.6 * len(crops), 2.9), layout="constrained")
+    for ax, crop, cam, pid in zip(fig.subplots(1, len(crops), squeeze=False)[0], crops, maps, pick["patient_id"]):
+        plot_gradcam(crop, cam, ax=ax, title=str(pid))
+    fig.savefig(folder / "gradcam.png", dpi=120, metadata={"Software": None})
 
 
 def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path | None = None,
@@ -213,6 +240,8 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
             "n_robust": len(robust), "n_uncorrelated": len(radiomics.uncorrelated),
             "n_selected": len(radiomics.selected), "dcnn_images_per_second": history.images_per_second,
             "device": dcnn.device}, indent=2) + "\n")
+        _write_gradcam(dcnn, cohort, seed, cspec, record / "gradcam")
     seconds = time.perf_counter() - t_start
     console.print(f"Bundle: {Path(out) / 'bundle'} ({seconds:.0f} s)")
-    return TrainResult(Path(out), Path(out) / "bundle", len(train), len(radiomics.selected), seconds)
+    return TrainResult(Path(out), Path(out) / "bundle", len(train), len(radiomics.selected), seconds,
+                       {"clinical": clinical, "radiomics": radiomics, "dcnn": dcnn, "fusion": fusion})

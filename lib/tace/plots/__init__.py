@@ -1,6 +1,7 @@
 """Figure functions. Each takes ``ax=`` (a new one is made when omitted) and returns it;
 none touches pyplot's global state beyond creating a figure when no ``ax`` is given."""
 
+from .gradcam import plot_gradcam
 from .slices import plot_slice
 
-__all__ = ["plot_slice"]
+__all__ = ["plot_gradcam", "plot_slice"]

@@ -1,0 +1,179 @@
+"""Model development on the smoke twin: real PyRadiomics, real statsmodels/XGBoost, real
+torch training. One bundle is trained per session; the tests read it, break copies of it,
+or train again where the claim needs it (determinism, leakage)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from tace.cohort import load_cohort
+from tace.models import BundleError, predict_cohort, read_bundle, train_models
+
+QUIET = Console(quiet=True)
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="session")
+def radiomics_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("radiomics-cache")
+
+
+@pytest.fixture(scope="session")
+def trained(smoke_twin, smoke_profile, radiomics_cache, tmp_path_factory):
+    cohort = load_cohort(smoke_twin / "manifest.csv")
+    out = tmp_path_factory.mktemp("trained") / "models"
+    result = train_models(cohort, smoke_profile, out, cache_dir=radiomics_cache, n_jobs=2,
+                          progress=False, console=QUIET)
+    return cohort, result
+
+
+def test_training_writes_a_bundle_and_a_training_record(trained):
+    _, result = trained
+    assert sorted(p.name for p in result.bundle.iterdir()) == [
+        "clinical.json", "dcnn.safetensors", "fusion.json", "manifest.json",
+        "radiomics_pipeline.json", "radiomics_xgboost.json"]
+    record = result.out / "training"
+    for name in ("clinical_or.csv", "radiomics_icc.csv", "radiomics_lasso_path.csv", "radiomics_selected.csv",
+                 "radiomics_xgboost_cv.csv", "dcnn_history.csv", "oof_predictions.csv", "gradcam/gradcam.png"):
+        assert (record / name).is_file(), name
+    manifest = read_bundle(result.bundle).manifest
+    assert set(manifest["thresholds"]["youden"]) == {"clinical", "radiomics", "dcnn", "dlr"}
+    assert manifest["radiomics"]["selected_features"] == pd.read_csv(record / "radiomics_selected.csv")["feature"].tolist()
+    assert len(manifest["radiomics"]["robust_features"]) <= manifest["radiomics"]["n_extracted"]
+    assert manifest["development_summary"]["n"] == 24
+    assert manifest["packages"]["torch"].startswith("2.14")
+
+
+def test_bundle_holds_no_pickle_and_no_patient_level_data(trained):
+    _, result = trained
+    for path in result.bundle.iterdir():
+        head = path.read_bytes()[:2]
+        assert head[:1] != b"\x80", f"{path.name} starts like a pickle"
+    text = "".join(p.read_text() for p in result.bundle.glob("*.json"))
+    assert "twin-0" not in text  # no patient_id anywhere in the shareable bundle
+
+
+def test_reloaded_bundle_predicts_exactly_what_the_trained_models_did(trained):
+    """Each model reloaded from the bundle's files gives bit-identical outputs on the same inputs."""
+    from tace.features.crops import CropSpec, make_crops
+    from tace.features.radiomics import RadiomicsCase, extract_radiomics
+    from tace.models.clinical import ClinicalModel
+    from tace.models.dcnn import DCNN
+    from tace.models.fusion import FusionModel
+    from tace.models.radiomics_model import RadiomicsModel
+
+    cohort, result = trained
+    bundle = read_bundle(result.bundle)
+    m = result.models
+    test = cohort.table[cohort.table["cohort"] == "test"]
+    np.testing.assert_array_equal(ClinicalModel.load(bundle.path("clinical.json")).predict_proba(test),
+                                  m["clinical"].predict_proba(test))
+    feats = extract_radiomics([RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask)) for r in test.itertuples()],
+                              bundle.manifest["radiomics"]["pyradiomics_params"]).droplevel("perturbation")
+    rad = RadiomicsModel.load(bundle.folder).predict_proba(feats)
+    np.testing.assert_array_equal(rad, m["radiomics"].predict_proba(feats))
+    crop = bundle.manifest["dcnn"]["crops"]
+    crops, owner = make_crops(list(test["image"]), list(test["mask"]),
+                              CropSpec(crop["size"], crop["slices"], crop["margin_mm"]))
+    dcnn = DCNN.load(bundle.path("dcnn.safetensors")).predict_patients(crops, owner, len(test))
+    np.testing.assert_array_equal(dcnn, m["dcnn"].predict_patients(crops, owner, len(test)))
+    np.testing.assert_array_equal(FusionModel.load(bundle.path("fusion.json")).predict_proba(dcnn, rad),
+                                  m["fusion"].predict_proba(dcnn, rad))
+    scores = predict_cohort(result.bundle, cohort, n_jobs=1)
+    assert scores[["clinical", "radiomics", "dcnn", "dlr"]].apply(lambda c: c.between(0, 1).all()).all()
+
+
+def test_a_tampered_bundle_is_refused_with_the_file_named(trained, tmp_path):
+    _, result = trained
+    copy = tmp_path / "bundle"
+    shutil.copytree(result.bundle, copy)
+    data = bytearray((copy / "radiomics_xgboost.json").read_bytes())
+    data[100] = ord("7") if data[100] != ord("7") else ord("8")
+    (copy / "radiomics_xgboost.json").write_bytes(bytes(data))
+    (copy / "fusion.json").unlink()
+    with pytest.raises(BundleError, match=r"radiomics_xgboost\.json: sha256 .* \(altered or corrupted\)") as info:
+        read_bundle(copy)
+    assert "fusion.json: missing" in str(info.value)
+    (copy / "manifest.json").write_text("{not json")
+    with pytest.raises(BundleError, match="not valid JSON"):
+        read_bundle(copy)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BundleError, match="manifest.json not found"):
+        read_bundle(tmp_path / "empty")
+
+
+def test_same_seed_gives_an_identical_bundle_through_the_command_line(trained, smoke_twin, radiomics_cache, tmp_path):
+    """`tace train` in a fresh process reproduces the in-process bundle byte for byte."""
+    _, result = trained
+    out = tmp_path / "again"
+    run = subprocess.run([str(Path(sys.executable).with_name("tace")), "train", "--cohort",
+                          str(smoke_twin / "manifest.csv"), "--profile", "smoke", "--out", str(out),
+                          "--cache-dir", str(radiomics_cache), "--jobs", "2"],
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert _hashes(out / "bundle") == _hashes(result.bundle)
+
+
+def test_no_leakage_outcomes_outside_training_do_not_change_the_bundle(trained, smoke_twin, smoke_profile,
+                                                                      radiomics_cache, tmp_path):
+    """Flip every test and external outcome and rewrite every follow-up survival: the bundle,
+    thresholds and development summary included, must not change by a single byte."""
+    _, result = trained
+    with (smoke_twin / "manifest.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    flip = {"CR": "PD", "PR": "SD", "SD": "PR", "PD": "CR"}
+    for r in rows:
+        for col in ("image", "mask"):
+            r[col] = str(smoke_twin / r[col])
+        if r["cohort"] in ("test", "external"):
+            r["mrecist"] = flip[r["mrecist"]]
+        if r["cohort"] == "followup":
+            r["os_months"], r["os_event"] = "1.5", "1"
+    manifest = tmp_path / "changed.csv"
+    with manifest.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    changed = train_models(load_cohort(manifest), smoke_profile, tmp_path / "changed", cache_dir=radiomics_cache,
+                           n_jobs=2, progress=False, console=QUIET)
+    assert _hashes(changed.bundle) == _hashes(result.bundle)
+
+
+def test_predict_command_writes_the_four_scores(trained, smoke_twin, radiomics_cache, tmp_path):
+    _, result = trained
+    out = tmp_path / "scores.csv"
+    run = subprocess.run([str(Path(sys.executable).with_name("tace")), "predict", "--models", str(result.out),
+                          "--cohort", str(smoke_twin / "manifest.csv"), "--out", str(out),
+                          "--cache-dir", str(radiomics_cache), "--jobs", "1"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    scores = pd.read_csv(out)
+    assert list(scores.columns) == ["patient_id", "cohort", "clinical", "radiomics", "dcnn", "dlr"]
+    assert len(scores) == 68
+
+
+def test_predict_refuses_a_tampered_bundle_with_exit_one(trained, smoke_twin, tmp_path):
+    _, result = trained
+    copy = tmp_path / "bundle"
+    shutil.copytree(result.bundle, copy)
+    (copy / "clinical.json").write_text(json.dumps({"intercept": 99}))
+    run = subprocess.run([str(Path(sys.executable).with_name("tace")), "predict", "--models", str(copy),
+                          "--cohort", str(smoke_twin / "manifest.csv"), "--out", str(tmp_path / "s.csv")],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1
+    assert "clinical.json: sha256" in run.stderr
+    assert not (tmp_path / "s.csv").exists()
