@@ -37,7 +37,7 @@ def test_invalid_profile_lists_every_bad_setting(tmp_path):
     path.write_text(
         "name: bad\ndescription: x\nseed: -1\nsynthetic:\n  n_train: 0\n  n_test: 4\n"
         "  n_external: 4\n  n_followup: 4\n  shape: [64, 64, 20]\n  spacing_mm: [3, 3, 8]\n"
-        "  n_tests: 3\n")
+        "  n_tests: 3\nradiomics:\n  params: radiomics/mri_smoke.yaml\ndcnn:\n  input_size: 32\n  epochs: 1\n")
     with pytest.raises(ProfileError) as info:
         load_profile(path)
     text = str(info.value)
@@ -51,7 +51,8 @@ def test_profile_refuses_a_field_of_view_too_small_for_the_phantom(tmp_path):
     path = tmp_path / "tiny.yaml"
     path.write_text(
         "name: tiny\ndescription: x\nseed: 1\nsynthetic:\n  n_train: 4\n  n_test: 4\n"
-        "  n_external: 4\n  n_followup: 4\n  shape: [16, 16, 8]\n  spacing_mm: [3, 3, 8]\n")
+        "  n_external: 4\n  n_followup: 4\n  shape: [16, 16, 8]\n  spacing_mm: [3, 3, 8]\n"
+        "radiomics:\n  params: radiomics/mri_smoke.yaml\ndcnn:\n  input_size: 32\n  epochs: 1\n")
     with pytest.raises(ProfileError, match=r"field of view 48 x 48 x 64 mm .* too small"):
         load_profile(path)
 
@@ -61,3 +62,20 @@ def test_profile_that_is_not_yaml_is_refused(tmp_path):
     path.write_text("name: [unclosed\n")
     with pytest.raises(ProfileError, match=r"broken\.yaml: not valid YAML"):
         load_profile(path)
+
+
+def test_profile_names_a_missing_radiomics_parameter_file(tmp_path):
+    text = (load_profile("smoke").model_dump_json())
+    import json
+    data = json.loads(text)
+    data["radiomics"]["params"] = "radiomics/nope.yaml"
+    path = tmp_path / "p.yaml"
+    import yaml
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ProfileError, match=r"radiomics.params: .*nope\.yaml not found"):
+        load_profile(path)
+
+
+def test_every_profile_lists_its_deviations_from_the_paper():
+    for name in ("smoke", "default"):
+        assert load_profile(name).deviations_from_paper

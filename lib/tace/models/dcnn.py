@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["AugmentSpec", "DCNN", "TrainSpec", "TrainHistory", "augment_batch", "build_resnet50"]
+__all__ = ["AugmentSpec", "DCNN", "TrainHistory", "TrainSpec", "augment_batch", "build_resnet50", "training_step"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,31 @@ def augment_batch(x, spec: AugmentSpec, generator):
     return out * gain.view(n, 1, 1, 1).to(x.dtype) + shift.view(n, 1, 1, 1).to(x.dtype)
 
 
+def training_step(step_fn, opt, sched, augment: AugmentSpec | None, generator, cuda: bool):
+    """One optimisation step on a batch already on the device: augmentation (when given),
+    channels_last and bf16 autocast on CUDA, BCE-with-logits, AdamW, scheduler. The same
+    function serves training and ``benchmarks/bench_dcnn.py``."""
+    import torch
+    import torch.nn.functional as F
+
+    def step(xb, yb):
+        if augment is not None:
+            xb = augment_batch(xb, augment, generator)
+        if cuda:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
+            logits = step_fn(xb).float().squeeze(1)
+        loss = F.binary_cross_entropy_with_logits(logits, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+        return loss.detach()
+
+    return step
+
+
 class DCNN:
     """A trained (or trainable) ResNet50 patient scorer."""
 
@@ -121,7 +146,6 @@ class DCNN:
         import time
 
         import torch
-        import torch.nn.functional as F
 
         if spec.pretrained:
             self.model = build_resnet50(spec.pretrained).to(self.device)
@@ -142,27 +166,19 @@ class DCNN:
             from rich.progress import track
             epochs = track(epochs, description="Training the DCNN")
         model.train()
+        step = training_step(step_fn, opt, sched, spec.augment, gen, self._cuda)
         seen, t0 = 0, time.perf_counter()
         for epoch in epochs:
             order = torch.randperm(n, generator=gen, device=self.device)
-            total = 0.0
+            total = torch.zeros((), dtype=torch.float64, device=self.device)  # no per-step sync
             for start in range(0, n, spec.batch_size):
                 idx = order[start:start + spec.batch_size]
                 if idx.numel() < 2:
                     continue  # BatchNorm needs two samples
-                xb = augment_batch(x_all[idx], spec.augment, gen)
-                if self._cuda:
-                    xb = xb.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self._cuda):
-                    logits = step_fn(xb).float().squeeze(1)
-                loss = F.binary_cross_entropy_with_logits(logits, y_all[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += float(loss.detach()) * idx.numel()
+                loss = step(x_all[idx], y_all[idx])
+                total += loss.double() * idx.numel()
                 seen += idx.numel()
-            losses.append(total / n)
+            losses.append(float(total) / n)
             lrs.append(float(sched.get_last_lr()[0]))
         if self._cuda:
             torch.cuda.synchronize()
