@@ -15,7 +15,7 @@ TACE = str(Path(sys.executable).with_name("tace"))
 
 
 def tace(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([TACE, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run([TACE, *args], capture_output=True, text=True, encoding="utf-8", cwd=cwd, timeout=600)
 
 
 def test_synth_then_check_cohort_exits_zero(tmp_path):
@@ -116,6 +116,6 @@ def test_every_command_explains_itself(args):
 
 
 def test_python_dash_m_tace_runs_the_cli():
-    result = subprocess.run([sys.executable, "-m", "tace", "--version"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "tace", "--version"], capture_output=True, text=True, encoding="utf-8")
     assert result.returncode == 0
     assert result.stdout.startswith("tace, version ")

@@ -123,7 +123,7 @@ def test_same_seed_gives_an_identical_bundle_through_the_command_line(trained, s
     run = subprocess.run([str(Path(sys.executable).with_name("tace")), "train", "--cohort",
                           str(smoke_twin / "manifest.csv"), "--profile", "smoke", "--out", str(out),
                           "--cache-dir", str(radiomics_cache), "--jobs", "2"],
-                         capture_output=True, text=True, timeout=900)
+                         capture_output=True, text=True, encoding="utf-8", timeout=900)
     assert run.returncode == 0, run.stderr[-2000:]
     assert _hashes(out / "bundle") == _hashes(result.bundle)
 
@@ -159,7 +159,7 @@ def test_predict_command_writes_the_four_scores(trained, smoke_twin, radiomics_c
     run = subprocess.run([str(Path(sys.executable).with_name("tace")), "predict", "--models", str(result.out),
                           "--cohort", str(smoke_twin / "manifest.csv"), "--out", str(out),
                           "--cache-dir", str(radiomics_cache), "--jobs", "1"],
-                         capture_output=True, text=True, timeout=600)
+                         capture_output=True, text=True, encoding="utf-8", timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     scores = pd.read_csv(out)
     assert list(scores.columns) == ["patient_id", "cohort", "clinical", "radiomics", "dcnn", "dlr"]
@@ -173,7 +173,52 @@ def test_predict_refuses_a_tampered_bundle_with_exit_one(trained, smoke_twin, tm
     (copy / "clinical.json").write_text(json.dumps({"intercept": 99}))
     run = subprocess.run([str(Path(sys.executable).with_name("tace")), "predict", "--models", str(copy),
                           "--cohort", str(smoke_twin / "manifest.csv"), "--out", str(tmp_path / "s.csv")],
-                         capture_output=True, text=True, timeout=600)
+                         capture_output=True, text=True, encoding="utf-8", timeout=600)
     assert run.returncode == 1
     assert "clinical.json: sha256" in run.stderr
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_gradcam_maps_are_normalised_and_follow_the_prediction(trained):
+    from tace.models.gradcam import gradcam_maps
+
+    _, result = trained
+    record = np.load(result.out / "training" / "gradcam" / "gradcam.npz")
+    assert record["crops"].dtype == np.float32 and record["patient_id"].dtype.kind == "U"
+    maps, prob = gradcam_maps(result.models["dcnn"], record["crops"])
+    assert maps.shape == record["crops"].shape[:1] + record["crops"].shape[2:]
+    assert maps.min() >= 0 and maps.max() <= 1
+    np.testing.assert_allclose(prob, result.models["dcnn"].predict_crops(record["crops"]), rtol=1e-5)
+
+
+def test_augmentation_is_seeded_and_keeps_the_batch_shape():
+    import torch
+
+    from tace.models.dcnn import AugmentSpec, augment_batch
+
+    x = torch.rand(6, 3, 32, 32)
+    a = augment_batch(x, AugmentSpec(), torch.Generator().manual_seed(3))
+    b = augment_batch(x, AugmentSpec(), torch.Generator().manual_seed(3))
+    c = augment_batch(x, AugmentSpec(), torch.Generator().manual_seed(4))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+    identity = AugmentSpec(flip=False, rotate_deg=0, scale=0, translate=0, intensity=0)
+    torch.testing.assert_close(augment_batch(x, identity, torch.Generator().manual_seed(0)), x,
+                               atol=1e-5, rtol=0)
+
+
+@pytest.mark.gpu
+def test_dcnn_trains_on_cuda_with_bf16_and_channels_last():
+    import torch
+
+    from tace.models.dcnn import DCNN, TrainSpec
+
+    rng = np.random.default_rng(0)
+    crops = rng.normal(size=(64, 3, 64, 64)).astype(np.float32)
+    owner = np.repeat(np.arange(32), 2)
+    y = rng.random(32) < 0.5
+    net = DCNN(device="cuda")
+    history = net.fit(crops, owner, y, TrainSpec(epochs=2, batch_size=16), seed=0)
+    assert all(np.isfinite(history.loss))
+    assert next(net.model.parameters()).device.type == "cuda"
+    assert net.predict_patients(crops, owner, 32).shape == (32,)
+    assert torch.cuda.is_available()

@@ -1,7 +1,11 @@
 """Grad-CAM maps of the DCNN: where in a crop the network looked for non-response.
 
-Computed with captum's ``LayerGradCam`` on ResNet50's last convolutional block
-(``layer4``), ReLU-ed, upsampled to the crop and scaled to [0, 1] per crop.
+Computed with captum's ``LayerGradCam`` for the class the network predicts: with a single
+logit, the map for "response" is the negative of the map for "non-response", so the raw
+map is signed by the prediction before the ReLU (else every crop predicted a responder
+shows an empty map). The layer is ResNet50's last block (``layer4``), or ``layer3`` for
+inputs under 128 px, where layer4 is only 2 x 2 or 4 x 4 cells. The map is upsampled to
+the crop and scaled to [0, 1] per crop.
 
 References
 ----------
@@ -18,15 +22,26 @@ from .dcnn import DCNN
 __all__ = ["gradcam_maps"]
 
 
-def gradcam_maps(dcnn: DCNN, crops: np.ndarray) -> np.ndarray:
-    """Grad-CAM of each crop (N, 3, S, S) -> maps (N, S, S) in [0, 1]."""
+def gradcam_maps(dcnn: DCNN, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM of each crop (N, 3, S, S) for its predicted class.
+
+    Returns
+    -------
+    maps : float array (N, S, S) in [0, 1]
+    prob : float array (N,), the crop's predicted probability of non-response
+    """
     import torch
     from captum.attr import LayerAttribution, LayerGradCam
 
     model = dcnn.model.eval()
+    layer = model.layer4 if crops.shape[-1] >= 128 else model.layer3
     x = torch.as_tensor(crops, dtype=torch.float32, device=dcnn.device).requires_grad_(True)
-    cam = LayerGradCam(model, model.layer4).attribute(x, target=0, relu_attributions=True)
+    with torch.no_grad():
+        logit = model(x).squeeze(1)
+    cam = LayerGradCam(model, layer).attribute(x, target=0, relu_attributions=False)
+    cam = torch.relu(cam * torch.sign(logit).view(-1, 1, 1, 1))
     cam = LayerAttribution.interpolate(cam, tuple(crops.shape[-2:]), interpolate_mode="bilinear")
     cam = cam.detach().squeeze(1).cpu().numpy().astype(np.float64)
+    prob = torch.sigmoid(logit).cpu().numpy().astype(np.float64)
     peak = cam.reshape(len(cam), -1).max(axis=1)
-    return cam / np.where(peak > 0, peak, 1.0)[:, None, None]
+    return cam / np.where(peak > 0, peak, 1.0)[:, None, None], prob

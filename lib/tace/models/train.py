@@ -114,13 +114,16 @@ def _write_gradcam(dcnn: DCNN, cohort: Cohort, seed: int, cspec: CropSpec, folde
     crops, owner = make_crops(list(pick["image"]), list(pick["mask"]), cspec, _labels(pick))
     first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # each patient's largest slice
     crops = crops[first]
-    maps = gradcam_maps(dcnn, crops)
+    maps, prob = gradcam_maps(dcnn, crops)
     folder.mkdir()
-    np.savez_compressed(folder / "gradcam.npz", crops=crops, maps=maps,
+    np.savez_compressed(folder / "gradcam.npz", crops=crops, maps=maps, prob=prob,
                         patient_id=np.asarray(pick["patient_id"], dtype=str))
-    fig = Figure(figsize=(2.6 * len(crops), 2.9), layout="constrained")
-    for ax, crop, cam, pid in zip(fig.subplots(1, len(crops), squeeze=False)[0], crops, maps, pick["patient_id"]):
-        plot_gradcam(crop, cam, ax=ax, title=str(pid))
+    fig = Figure(figsize=(2.6 * len(crops), 3.0), layout="constrained")
+    for ax, crop, cam, p, pid in zip(fig.subplots(1, len(crops), squeeze=False)[0], crops, maps, prob,
+                                     pick["patient_id"]):
+        label = "non-response" if p >= 0.5 else "response"
+        plot_gradcam(crop, cam, ax=ax, title=f"{pid}: P(non-resp.) {p:.2f}\nmap: evidence for {label}")
+    fig.suptitle("Grad-CAM of the DCNN (SYNTHETIC DATA when on the digital twin)", fontsize=9)
     fig.savefig(folder / "gradcam.png", dpi=120, metadata={"Software": None})
 
 
