@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import tree_digest
@@ -14,8 +16,10 @@ from tests.conftest import tree_digest
 TACE = str(Path(sys.executable).with_name("tace"))
 
 
-def tace(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([TACE, *args], capture_output=True, text=True, encoding="utf-8", cwd=cwd, timeout=600)
+def tace(*args: str, cwd: Path | None = None, cache: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, TACE_CACHE=str(cache)) if cache else None
+    return subprocess.run([TACE, *args], capture_output=True, text=True, encoding="utf-8", cwd=cwd,
+                          timeout=900, env=env)
 
 
 def test_synth_then_check_cohort_exits_zero(tmp_path):
@@ -71,28 +75,46 @@ def test_synth_rejects_an_unknown_profile(tmp_path):
 
 def test_report_runs_what_is_built_and_says_what_is_not(tmp_path):
     out = tmp_path / "run"
-    result = tace("report", "--profile", "smoke", "--out", str(out), "--jobs", "1")
+    result = tace("report", "--profile", "smoke", "--out", str(out), "--jobs", "2", cache=tmp_path / "cache")
     assert result.returncode == 0, result.stderr
     assert "Not built yet" in result.stdout
     assert "SYNTHETIC DATA" in result.stdout
     record = json.loads((out / "run.json").read_text())
-    assert record["stages_done"] == ["digital-twin cohort", "cohort check"]
+    assert record["stages_done"] == ["digital-twin cohort", "cohort check",
+                                     "model development and frozen bundle", "scores and AUCs (DeLong)"]
     assert record["data_source"] == "synthetic (digital twin)"
-    assert len(record["stages_not_built"]) == 3
+    assert len(record["stages_not_built"]) == 1
     assert (out / "cohort" / "manifest.csv").is_file()
     assert (out / "cohort_check" / "by_cohort.csv").is_file()
+    assert (out / "models" / "bundle" / "manifest.json").is_file()
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == 68
+    auc = pd.read_csv(out / "discrimination.csv")
+    assert set(auc["cohort"]) == {"train", "test", "external"}
+    assert set(auc["model"]) == {"clinical", "radiomics", "dcnn", "dlr"}
+    # every AUC printed is the one in the table
+    for r in auc.itertuples():
+        assert f"{r.auc:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f})" in result.stdout
 
 
-def test_report_on_a_users_cohort_reads_it_without_copying_or_changing_it(small_cohort, tmp_path):
-    before = tree_digest(small_cohort.root)
+def test_report_on_a_users_cohort_reads_it_without_copying_or_changing_it(smoke_twin, tmp_path):
+    before = tree_digest(smoke_twin)
     out = tmp_path / "run"
-    result = tace("report", "--profile", "smoke", "--cohort", str(small_cohort.manifest),
-                  "--out", str(out), "--jobs", "1")
+    result = tace("report", "--profile", "smoke", "--cohort", str(smoke_twin / "manifest.csv"),
+                  "--out", str(out), "--jobs", "2", cache=tmp_path / "cache")
     assert result.returncode == 0, result.stderr
     record = json.loads((out / "run.json").read_text())
     assert record["data_source"] == "user cohort"
     assert not (out / "cohort").exists()
-    assert tree_digest(small_cohort.root) == before
+    assert tree_digest(smoke_twin) == before
+
+
+def test_report_on_a_cohort_too_small_to_train_on_says_why(small_cohort, tmp_path):
+    result = tace("report", "--profile", "smoke", "--cohort", str(small_cohort.manifest),
+                  "--out", str(tmp_path / "run"), "--jobs", "1", cache=tmp_path / "cache")
+    assert result.returncode == 1
+    assert "the cohort has 2 training patients; expected at least 10" in result.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_report_on_a_broken_cohort_exits_one_and_writes_no_run_folder(small_cohort, tmp_path):

@@ -235,9 +235,11 @@ def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cac
 def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int) -> None:
     """Regenerate the paper report, on the digital twin or on your cohort.
 
-    Stages: make the digital twin (when no --cohort is given), check the cohort, train the
-    four models, run the validation notebooks, render the report. Stages not built yet
-    are named at the end of the run.
+    Stages: make the digital twin (when no --cohort is given), check the cohort, develop the
+    four models on the training patients (OUT/models), score every patient with the frozen
+    bundle (OUT/scores.csv) and compute each model's AUC per cohort (OUT/discrimination.csv),
+    then the validation notebooks and the rendered report. Stages not built yet are named
+    at the end of the run.
     """
     from .report import run_report
 
@@ -248,10 +250,22 @@ def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int) -> 
     except CohortError as exc:
         _err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     _print_summary(result.cohort)
+    auc = Table(title="Discrimination: AUC (95% CI, DeLong)" + (" - SYNTHETIC DATA" if result.synthetic else ""),
+                title_justify="left")
+    cohorts = list(dict.fromkeys(result.discrimination["cohort"]))
+    auc.add_column("model")
+    for c in cohorts:
+        auc.add_column(c, justify="right")
+    for model, part in result.discrimination.groupby("model", sort=False):
+        cells = {r.cohort: f"{r.auc:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f})" for r in part.itertuples()}
+        auc.add_row(model, *[cells.get(c, "-") for c in cohorts])
+    _out.print(auc)
     _out.print(f"Done: {', '.join(result.stages_done)}. Run folder: {result.out}")
     _out.print(f"Cohort: {result.manifest}" + (" (SYNTHETIC DATA)" if result.synthetic else ""))
-    _out.print("[bold yellow]Not built yet[/] (so no report was rendered):")
+    _out.print("[bold yellow]Not built yet[/] (so no report document was rendered):")
     for stage in result.stages_not_built:
         _out.print(f"  - {stage}")
 

@@ -1,5 +1,5 @@
-"""The report pipeline, stage by stage: cohort, cohort check, then (when built) training,
-validation notebooks and rendering.
+"""The report pipeline, stage by stage: cohort, cohort check, model development, scores and
+AUCs, then (when built) the validation notebooks and rendering.
 
 Until every stage exists, a run does what is built, records it in ``run.json``, and says
 plainly which stages are not built yet.
@@ -13,21 +13,22 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 
 from .. import __version__
 from ..cohort import Cohort, load_cohort, summarize
 from ..cohort.synthetic import generate_twin
 from ..io import atomic_directory
+from ..models import predict_cohort, train_models
 from ..profiles import Profile
 
 __all__ = ["NOT_BUILT", "RunResult", "run_report"]
 
 #: Stages of the paper report that do not exist yet, and the issue that builds each.
 NOT_BUILT: tuple[tuple[str, str], ...] = (
-    ("model training (clinical, radiomics, DCNN, DLR) and frozen bundles", "issue 4"),
-    ("statistics: AUC CIs, DeLong, calibration, decision curves, survival", "issue 3"),
-    ("validation notebooks (papermill) and the rendered TRIPOD+AI report", "issue 5"),
+    ("validation notebooks (papermill: calibration, decision curves, survival, figures with "
+     "provenance) and the rendered TRIPOD+AI report", "issue 5"),
 )
 
 
@@ -41,6 +42,7 @@ class RunResult:
     cohort: Cohort
     stages_done: tuple[str, ...]
     stages_not_built: tuple[str, ...]
+    discrimination: pd.DataFrame
 
 
 def _git_commit() -> str | None:
@@ -52,8 +54,27 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def discrimination_table(scores: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """AUC with DeLong 95% CI of each model in each cohort with outcomes."""
+    from ..models import SCORE_COLUMNS
+    from ..stats import roc_auc
+
+    merged = scores.merge(table[["patient_id", "nonresponse"]], on="patient_id")
+    rows = []
+    for cohort_name in ("train", "test", "external"):
+        part = merged[(merged["cohort"] == cohort_name) & merged["nonresponse"].notna()]
+        y = part["nonresponse"].astype(bool)
+        if len(part) < 2 or y.all() or not y.any():
+            continue
+        for model in SCORE_COLUMNS:
+            est = roc_auc(y.to_numpy(), part[model].to_numpy())
+            rows.append({"cohort": cohort_name, "model": model, "n": est.n, "events": est.n_events,
+                         "auc": est.estimate, "ci_low": est.ci_low, "ci_high": est.ci_high, "method": est.method})
+    return pd.DataFrame(rows)
+
+
 def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_jobs: int = -1,
-               console: Console | None = None) -> RunResult:
+               console: Console | None = None, cache_dir: Path | None = None) -> RunResult:
     """Run every stage that exists, into ``out`` (replaced only once the run succeeds).
 
     Parameters
@@ -64,10 +85,13 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         The run folder, e.g. ``reports/default``.
     cohort
         A manifest to use instead of the digital twin. It is read, never copied or changed.
+        Its ``train`` rows (or ``internal``, split by the profile's seed) develop the models.
     n_jobs
         Parallel workers.
     console
         Where progress is printed.
+    cache_dir
+        Radiomics cache (default: :func:`tace.features.default_cache_dir`).
     """
     console = console or Console(stderr=True)
     done = []
@@ -87,6 +111,17 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         summary.by_cohort.to_csv(tmp / "cohort_check" / "by_cohort.csv", index=False)
         summary.missing.to_csv(tmp / "cohort_check" / "missing.csv", index=False)
         done.append("cohort check")
+
+        console.rule("[bold]3. Model development (training patients only)")
+        trained = train_models(checked, profile, tmp / "models", cache_dir=cache_dir, n_jobs=n_jobs,
+                               console=console)
+        done.append("model development and frozen bundle")
+        console.rule("[bold]4. Scores of every patient from the frozen bundle")
+        scores = predict_cohort(trained.bundle, checked, cache_dir=cache_dir, n_jobs=n_jobs, progress=True)
+        scores.to_csv(tmp / "scores.csv", index=False, float_format="%.6g")
+        auc = discrimination_table(scores, checked.table)
+        auc.to_csv(tmp / "discrimination.csv", index=False)
+        done.append("scores and AUCs (DeLong)")
         record = {
             "tace_version": __version__,
             "git_commit": _git_commit(),
@@ -101,4 +136,4 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         (tmp / "run.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     final_manifest = out / "cohort" / "manifest.csv" if cohort is None else Path(cohort)
     return RunResult(Path(out), final_manifest, cohort is None, checked, tuple(done),
-                     tuple(record["stages_not_built"]))
+                     tuple(record["stages_not_built"]), auc)
