@@ -67,7 +67,7 @@ def test_bundle_holds_no_pickle_and_no_patient_level_data(trained):
     assert "twin-0" not in text  # no patient_id anywhere in the shareable bundle
 
 
-def test_reloaded_bundle_predicts_exactly_what_the_trained_models_did(trained):
+def test_reloaded_bundle_predicts_exactly_what_the_trained_models_did(trained, radiomics_cache):
     """Each model reloaded from the bundle's files gives bit-identical outputs on the same inputs."""
     from tace.features.crops import CropSpec, make_crops
     from tace.features.radiomics import RadiomicsCase, extract_radiomics
@@ -93,7 +93,7 @@ def test_reloaded_bundle_predicts_exactly_what_the_trained_models_did(trained):
     np.testing.assert_array_equal(dcnn, m["dcnn"].predict_patients(crops, owner, len(test)))
     np.testing.assert_array_equal(FusionModel.load(bundle.path("fusion.json")).predict_proba(dcnn, rad),
                                   m["fusion"].predict_proba(dcnn, rad))
-    scores = predict_cohort(result.bundle, cohort, n_jobs=1)
+    scores = predict_cohort(result.bundle, cohort, n_jobs=1, cache_dir=radiomics_cache)
     assert scores[["clinical", "radiomics", "dcnn", "dlr"]].apply(lambda c: c.between(0, 1).all()).all()
 
 
