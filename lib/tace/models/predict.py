@@ -15,6 +15,7 @@ from .clinical import ClinicalModel
 from .dcnn import DCNN
 from .fusion import FusionModel
 from .radiomics_model import RadiomicsModel
+from .train import mask_labels
 
 __all__ = ["SCORE_COLUMNS", "predict_cohort"]
 
@@ -34,7 +35,7 @@ def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None
     bundle = read_bundle(models)
     m = bundle.manifest
     table = cohort.table
-    labels = [None if pd.isna(v) else int(v) for v in table["mask_label"]]
+    labels = mask_labels(table)
     clinical = ClinicalModel.load(bundle.path("clinical.json"))
     radiomics = RadiomicsModel.load(bundle.folder)
     fusion = FusionModel.load(bundle.path("fusion.json"))

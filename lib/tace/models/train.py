@@ -39,7 +39,7 @@ from .dcnn import DCNN, AugmentSpec, TrainSpec
 from .fusion import FusionModel
 from .radiomics_model import RadiomicsModel, RadiomicsSpec
 
-__all__ = ["TrainResult", "train_models", "training_table"]
+__all__ = ["TrainResult", "mask_labels", "train_models", "training_table"]
 
 _SCORES = ("clinical", "radiomics", "dcnn", "dlr")
 
@@ -56,9 +56,14 @@ class TrainResult:
     models: dict = field(default_factory=dict, repr=False)
 
 
+def _split_table(cohort: Cohort, seed: int) -> pd.DataFrame:
+    """The cohort table with an ``internal`` cohort split into train and test by ``seed``."""
+    return split_internal(cohort.table, seed=seed) if (cohort.table["cohort"] == "internal").any() else cohort.table
+
+
 def training_table(cohort: Cohort, seed: int) -> pd.DataFrame:
     """The training patients (an ``internal`` cohort is split first, by ``seed``)."""
-    table = split_internal(cohort.table, seed=seed) if (cohort.table["cohort"] == "internal").any() else cohort.table
+    table = _split_table(cohort, seed)
     train = table[table["cohort"] == CohortName.TRAIN.value].reset_index(drop=True)
     if len(train) < 10:
         raise ValueError(f"the cohort has {len(train)} training patients; expected at least 10 "
@@ -82,7 +87,8 @@ def _specs(profile: Profile) -> tuple[RadiomicsSpec, CropSpec, TrainSpec]:
     return rspec, cspec, tspec
 
 
-def _labels(table: pd.DataFrame) -> list[int | None]:
+def mask_labels(table: pd.DataFrame) -> list[int | None]:
+    """Each patient's tumour label from the ``mask_label`` column (None: any non-zero voxel)."""
     return [None if pd.isna(v) else int(v) for v in table["mask_label"]]
 
 
@@ -108,10 +114,10 @@ def _write_gradcam(dcnn: DCNN, cohort: Cohort, seed: int, cspec: CropSpec, folde
     from ..plots import plot_gradcam
     from .gradcam import gradcam_maps
 
-    table = split_internal(cohort.table, seed=seed) if (cohort.table["cohort"] == "internal").any() else cohort.table
+    table = _split_table(cohort, seed)
     pick = table[table["cohort"] == "test"]
     pick = (pick if len(pick) else table[table["cohort"] == "train"]).head(n)
-    crops, owner = make_crops(list(pick["image"]), list(pick["mask"]), cspec, _labels(pick))
+    crops, owner = make_crops(list(pick["image"]), list(pick["mask"]), cspec, mask_labels(pick))
     first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # each patient's largest slice
     crops = crops[first]
     maps, prob = gradcam_maps(dcnn, crops)
@@ -142,7 +148,7 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     rspec, cspec, tspec = _specs(profile)
     params = load_radiomics_params(profile.radiomics.params_path)
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
-    labels = _labels(train)
+    labels = mask_labels(train)
 
     console.rule(f"[bold]Training on {len(train)} patients ({int(y.sum())} non-responders), profile {profile.name}")
     clinical = ClinicalModel.fit(train, y, p_threshold=profile.clinical.p_threshold)
