@@ -1,7 +1,8 @@
 """Figure functions. Each takes ``ax=`` (a new one is made when omitted) and returns it;
 none touches pyplot's global state beyond creating a figure when no ``ax`` is given."""
 
+from .curves import plot_calibration, plot_decision_curve, plot_km, plot_roc
 from .gradcam import plot_gradcam
 from .slices import plot_slice
 
-__all__ = ["plot_gradcam", "plot_slice"]
+__all__ = ["plot_calibration", "plot_decision_curve", "plot_gradcam", "plot_km", "plot_roc", "plot_slice"]

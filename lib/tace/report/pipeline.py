@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from ..cohort.synthetic import generate_twin
 from ..io import atomic_directory
 from ..models import predict_cohort, train_models
 from ..profiles import Profile
+from .provenance import git_commit
 
 __all__ = ["NOT_BUILT", "RunResult", "run_report"]
 
@@ -43,15 +43,6 @@ class RunResult:
     stages_done: tuple[str, ...]
     stages_not_built: tuple[str, ...]
     discrimination: pd.DataFrame
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def discrimination_table(scores: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +115,7 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         done.append("scores and AUCs (DeLong)")
         record = {
             "tace_version": __version__,
-            "git_commit": _git_commit(),
+            "git_commit": git_commit(),
             "python": platform.python_version(),
             "profile": profile.model_dump(mode="json"),
             "data_source": "synthetic (digital twin)" if cohort is None else "user cohort",

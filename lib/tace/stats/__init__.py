@@ -11,7 +11,7 @@ Discrimination: :func:`roc_auc`, :func:`delong_test`, :func:`delong_test_unpaire
 from .calibration import calibration
 from .decision import net_benefit
 from .results import CalibrationResult, Estimate, TestResult
-from .roc import bootstrap_auc_test, delong_test, delong_test_unpaired, roc_auc
+from .roc import bootstrap_auc_test, delong_test, delong_test_unpaired, roc_auc, roc_curve
 from .survival import concordance, cox_regression, kaplan_meier, logrank_test, time_dependent_auc
 from .thresholds import threshold_metrics, youden_threshold
 
@@ -29,6 +29,7 @@ __all__ = [
     "logrank_test",
     "net_benefit",
     "roc_auc",
+    "roc_curve",
     "threshold_metrics",
     "time_dependent_auc",
     "youden_threshold",

@@ -33,7 +33,7 @@ from scipy import stats as sps
 from ._checks import check_binary, check_conf_level, check_scores
 from .results import Estimate, TestResult
 
-__all__ = ["bootstrap_auc_test", "delong_test", "delong_test_unpaired", "roc_auc"]
+__all__ = ["bootstrap_auc_test", "delong_test", "delong_test_unpaired", "roc_auc", "roc_curve"]
 
 _CHUNK = 2_000_000  # bootstrap cells (replicates x observations) held in memory at once
 
@@ -210,6 +210,32 @@ def _unstratified_aucs(y: np.ndarray, scores: np.ndarray, n_boot: int,
         out[i] = _placements(*_split(yb, *scores[:, idx])).auc
         i += 1
     return out
+
+
+def roc_curve(y_true, y_score) -> "pd.DataFrame":
+    """The empirical ROC curve: one row per distinct threshold, from (0, 0) to (1, 1).
+
+    Wraps ``sklearn.metrics.roc_curve`` (every threshold kept); a patient is called
+    positive when ``score >= threshold``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``threshold``, ``fpr`` (1 - specificity), ``tpr`` (sensitivity).
+
+    Examples
+    --------
+    >>> from tace.stats import roc_curve
+    >>> roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])[["fpr", "tpr"]].to_numpy().tolist()
+    [[0.0, 0.0], [0.0, 0.5], [0.5, 0.5], [0.5, 1.0], [1.0, 1.0]]
+    """
+    import pandas as pd
+    from sklearn.metrics import roc_curve as _sk_roc_curve
+
+    y = check_binary(y_true)
+    s = check_scores(y_score, y.size)
+    fpr, tpr, thr = _sk_roc_curve(y, s, drop_intermediate=False)
+    return pd.DataFrame({"threshold": thr, "fpr": fpr, "tpr": tpr})
 
 
 def delong_test(y_true, score_a, score_b, *, conf_level: float = 0.95) -> TestResult:

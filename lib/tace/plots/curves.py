@@ -1,0 +1,117 @@
+"""Validation figures: ROC curves, calibration curves, decision curves, Kaplan-Meier curves.
+
+Each function draws on ``ax`` (a new figure's axes when omitted) and returns it; none
+computes statistics beyond reading the tables that :mod:`tace.stats` returns.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from ..stats import CalibrationResult
+
+__all__ = ["plot_calibration", "plot_decision_curve", "plot_km", "plot_roc"]
+
+
+def _axes(ax: Axes | None, size=(4.5, 4.5)) -> Axes:
+    return ax if ax is not None else Figure(figsize=size, layout="constrained").add_subplot()
+
+
+def plot_roc(curves: dict[str, pd.DataFrame], *, ax: Axes | None = None, labels: dict[str, str] | None = None,
+             title: str | None = None) -> Axes:
+    """ROC curves: ``curves`` maps a model's name to a table with ``fpr`` and ``tpr``
+    (:func:`tace.stats.roc_curve`); ``labels`` gives each legend entry (e.g. with its AUC)."""
+    ax = _axes(ax)
+    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--")
+    for name, curve in curves.items():
+        ax.step(curve["fpr"], curve["tpr"], where="post", lw=1.6, label=(labels or {}).get(name, name))
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="1 - specificity", ylabel="Sensitivity", aspect="equal")
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_calibration(result: CalibrationResult, *, ax: Axes | None = None, label: str = "model",
+                     prob: np.ndarray | None = None, title: str | None = None) -> Axes:
+    """Smoothed calibration curve with its band, the ideal diagonal, and a rug of the
+    predicted probabilities when ``prob`` is given."""
+    ax = _axes(ax)
+    c = result.curve
+    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--", label="ideal")
+    ax.fill_between(c["predicted"], c["ci_low"], c["ci_high"], alpha=0.2, lw=0)
+    ax.plot(c["predicted"], c["observed"], lw=1.6,
+            label=f"{label} (CITL {result.citl.estimate:.2f}, slope {result.slope.estimate:.2f}, "
+                  f"ICI {result.ici:.3f})")
+    if prob is not None:
+        ax.plot(prob, np.full(len(prob), -0.02), "|", color="0.3", ms=6, alpha=0.5)
+    ax.set(xlim=(0, 1), ylim=(-0.04, 1), xlabel="Predicted probability", ylabel="Observed proportion",
+           aspect="equal")
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_decision_curve(curves: dict[str, pd.DataFrame], *, ax: Axes | None = None,
+                        title: str | None = None) -> Axes:
+    """Net benefit against threshold probability for each model (tables from
+    :func:`tace.stats.net_benefit`), with treat-all and treat-none."""
+    ax = _axes(ax, (5.5, 4))
+    first = next(iter(curves.values()))
+    ax.plot(first["threshold"], first["net_benefit_all"], color="0.5", lw=1, label="treat all")
+    ax.plot(first["threshold"], first["net_benefit_none"], color="0.2", lw=1, label="treat none")
+    for name, nb in curves.items():
+        ax.plot(nb["threshold"], nb["net_benefit"], lw=1.6, label=name)
+        if "net_benefit_ci_low" in nb:
+            ax.fill_between(nb["threshold"], nb["net_benefit_ci_low"], nb["net_benefit_ci_high"], alpha=0.15, lw=0)
+    top = max(float(np.nanmax(nb["net_benefit"])) for nb in curves.values())
+    top = max(top, float(first["net_benefit_all"].max()))
+    ax.set(ylim=(-0.05, top + 0.05), xlim=(float(first["threshold"].min()), float(first["threshold"].max())),
+           xlabel="Threshold probability", ylabel="Net benefit")
+    ax.legend(fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_km(km: pd.DataFrame, *, ax: Axes | None = None, times_at_risk: list[float] | None = None,
+            title: str | None = None, xlabel: str = "Months") -> Axes:
+    """Kaplan-Meier curves (a table from :func:`tace.stats.kaplan_meier`, with or without
+    ``group``), censoring marks, log-log bands, and the numbers at risk under the axis."""
+    ax = _axes(ax, (5.5, 4.2))
+    groups = [(None, km)] if "group" not in km else list(km.groupby("group", sort=False))
+    n0 = {}
+    for name, part in groups:
+        t = np.r_[0.0, part["time"].to_numpy()]
+        s = np.r_[1.0, part["survival"].to_numpy()]
+        line, = ax.step(t, s, where="post", lw=1.6, label=None if name is None else str(name))
+        lo = np.r_[1.0, part["ci_low"].to_numpy()]
+        hi = np.r_[1.0, part["ci_high"].to_numpy()]
+        ax.fill_between(t, lo, hi, step="post", alpha=0.15, color=line.get_color(), lw=0)
+        cens = part[part["n_censored"] > 0]
+        ax.plot(cens["time"], cens["survival"], "|", color=line.get_color(), ms=6)
+        n0[name] = (part, line.get_color())
+    ax.set(ylim=(0, 1.02), xlim=(0, None), xlabel=xlabel, ylabel="Overall survival")
+    if times_at_risk:
+        for row, (name, (part, colour)) in enumerate(n0.items()):
+            at = []
+            for tt in times_at_risk:
+                later = part[part["time"] >= tt]
+                at.append(int(later["at_risk"].iloc[0]) if len(later) else 0)
+            for tt, n in zip(times_at_risk, at):
+                ax.annotate(str(n), (tt, 0), xytext=(0, -44 - 10 * row), textcoords="offset points",
+                            ha="center", fontsize=7, color=colour, annotation_clip=False)
+        ax.annotate("At risk", (0, 0), xytext=(-30, -44), textcoords="offset points", ha="right",
+                    fontsize=7, annotation_clip=False)
+    if len(groups) > 1:
+        ax.legend(fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax

@@ -1,0 +1,94 @@
+"""Figure functions draw on the axes they are given and return them; their content comes
+from the statistics' tables, not from computations of their own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from tace.plots import plot_calibration, plot_decision_curve, plot_km, plot_roc
+from tace.report import Provenance
+from tace.stats import calibration, kaplan_meier, net_benefit, roc_auc, roc_curve
+
+REF = Path(__file__).parent / "reference" / "data"
+
+
+@pytest.fixture
+def binary():
+    d = pd.read_csv(REF / "calibration_data.csv")
+    return d[d["dataset"] == "well"]
+
+
+def test_plot_roc_draws_each_curve_on_the_given_axes(binary):
+    ax = Figure().add_subplot()
+    y, p = binary["y"], binary["p"]
+    curves = {"model": roc_curve(y, p), "half": roc_curve(y, p ** 2)}
+    labels = {k: f"{k} AUC {roc_auc(y, p).estimate:.2f}" for k in curves}
+    assert plot_roc(curves, ax=ax, labels=labels) is ax
+    assert len(ax.lines) == 3  # diagonal + two curves
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(labels.values())
+    np.testing.assert_array_equal(ax.lines[1].get_xdata(), curves["model"]["fpr"])
+
+
+def test_plot_calibration_shows_the_curve_and_its_summary(binary):
+    cal = calibration(binary["y"], binary["p"])
+    ax = plot_calibration(cal, prob=binary["p"].to_numpy(), label="clinical")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[1] == f"clinical (CITL {cal.citl.estimate:.2f}, slope {cal.slope.estimate:.2f}, ICI {cal.ici:.3f})"
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), cal.curve["observed"])
+
+
+def test_plot_decision_curve_includes_treat_all_and_none(binary):
+    t = np.arange(0.05, 0.8, 0.05)
+    ax = plot_decision_curve({"model": net_benefit(binary["y"], binary["p"], t, n_boot=50, seed=1)})
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["treat all", "treat none", "model"]
+
+
+def test_plot_km_writes_the_numbers_at_risk_of_the_table():
+    d = pd.read_csv(REF / "survival_data.csv")
+    km = kaplan_meier(d["time"], d["status"], d["group"])
+    ax = plot_km(km, times_at_risk=[0, 12, 24, 36])
+    texts = [a.get_text() for a in ax.texts]
+    high = km[km["group"] == "high"]
+    expected_12 = int(high[high["time"] >= 12]["at_risk"].iloc[0])
+    assert str(expected_12) in texts and "At risk" in texts
+    assert str(int((d["group"] == "high").sum())) in texts  # everyone at risk at time 0
+
+
+def test_provenance_writes_figure_data_and_sidecar_reproducibly(binary, tmp_path):
+    source = tmp_path / "scores.csv"
+    binary.to_csv(source, index=False)
+    prov = Provenance(tmp_path / "run", "analysis/05_discrimination.ipynb", {"name": "smoke"}, 7, {"scores": source})
+    curve = roc_curve(binary["y"], binary["p"])
+
+    def draw():
+        fig = Figure(figsize=(3, 3))
+        plot_roc({"model": curve}, ax=fig.add_subplot())
+        return prov.save_figure(fig, "fig-roc-test", cell="fig-roc-test", data=curve,
+                                caption="ROC, test cohort", alt="ROC curve of the model")
+
+    png = draw()
+    folder = png.parent
+    first = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert sorted(first) == ["fig-roc-test.csv", "fig-roc-test.json", "fig-roc-test.png", "fig-roc-test.svg"]
+    draw()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == first  # byte-identical re-run
+    side = json.loads(first["fig-roc-test.json"])
+    assert side["notebook"] == "analysis/05_discrimination.ipynb" and side["cell"] == "fig-roc-test"
+    import hashlib
+    assert side["inputs"]["scores"]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert side["seed"] == 7 and side["profile"] == {"name": "smoke"}
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "fig-roc-test.csv"), curve, check_exact=False, rtol=1e-5)
+
+
+def test_provenance_refuses_ids_that_are_not_labels(tmp_path):
+    prov = Provenance(tmp_path, "nb.ipynb", {}, 1)
+    with pytest.raises(ValueError, match="must look like 'fig-name-part'"):
+        prov.save_figure(Figure(), "ROC test", cell="x", data=pd.DataFrame(), caption="", alt="")
+    with pytest.raises(ValueError, match="must look like 'tab-name-part'"):
+        prov.save_table(pd.DataFrame(), "fig-auc", cell="x", caption="")
