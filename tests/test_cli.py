@@ -81,9 +81,10 @@ def test_report_runs_what_is_built_and_says_what_is_not(tmp_path):
     assert "SYNTHETIC DATA" in result.stdout
     record = json.loads((out / "run.json").read_text())
     assert record["stages_done"] == ["digital-twin cohort", "cohort check",
-                                     "model development and frozen bundle", "scores and AUCs (DeLong)"]
+                                     "model development and frozen bundle", "scores and AUCs (DeLong)",
+                                     "notebook 05_discrimination.ipynb"]
     assert record["data_source"] == "synthetic (digital twin)"
-    assert len(record["stages_not_built"]) == 1
+    assert len(record["stages_not_built"]) == 2
     assert (out / "cohort" / "manifest.csv").is_file()
     assert (out / "cohort_check" / "by_cohort.csv").is_file()
     assert (out / "models" / "bundle" / "manifest.json").is_file()
@@ -92,9 +93,19 @@ def test_report_runs_what_is_built_and_says_what_is_not(tmp_path):
     auc = pd.read_csv(out / "discrimination.csv")
     assert set(auc["cohort"]) == {"train", "test", "external"}
     assert set(auc["model"]) == {"clinical", "radiomics", "dcnn", "dlr"}
-    # every AUC printed is the one in the table
+    # every AUC printed is the one in the table, and the notebook's metrics agree
+    metrics = json.loads((out / "figures" / "metrics.json").read_text())
     for r in auc.itertuples():
         assert f"{r.auc:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f})" in result.stdout
+        assert metrics[f"auc_{r.model}_{r.cohort}"] == pytest.approx(r.auc, rel=1e-12)
+    # each figure comes with its data and its sidecar
+    for cohort in ("train", "test", "external"):
+        for ext in ("png", "svg", "csv", "json"):
+            assert (out / "figures" / f"fig-roc-{cohort}.{ext}").is_file()
+        side = json.loads((out / "figures" / f"fig-roc-{cohort}.json").read_text())
+        assert side["notebook"] == "analysis/05_discrimination.ipynb"
+        assert side["inputs"]["scores"]["path"] == "scores.csv"
+    assert (out / "notebooks" / "05_discrimination.ipynb").is_file()
 
 
 def test_report_on_a_users_cohort_reads_it_without_copying_or_changing_it(smoke_twin, tmp_path):

@@ -242,15 +242,17 @@ def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int) -> 
     at the end of the run.
     """
     from .report import run_report
+    from .report.notebooks import NotebookError
 
     prof = _profile(profile)
     out = out or Path("reports") / prof.name
     try:
-        result = run_report(prof, out, cohort=cohort, n_jobs=n_jobs, console=_err)
+        result = run_report(prof, out, cohort=cohort, n_jobs=n_jobs, console=_err,
+                            profile_name=profile)
     except CohortError as exc:
         _err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
-    except ValueError as exc:
+    except (ValueError, NotebookError) as exc:
         raise click.ClickException(str(exc)) from None
     _print_summary(result.cohort)
     auc = Table(title="Discrimination: AUC (95% CI, DeLong)" + (" - SYNTHETIC DATA" if result.synthetic else ""),

@@ -21,14 +21,16 @@ from ..cohort.synthetic import generate_twin
 from ..io import atomic_directory
 from ..models import predict_cohort, train_models
 from ..profiles import Profile
+from .notebooks import NOTEBOOKS, run_notebook
 from .provenance import git_commit
 
 __all__ = ["NOT_BUILT", "RunResult", "run_report"]
 
 #: Stages of the paper report that do not exist yet, and the issue that builds each.
 NOT_BUILT: tuple[tuple[str, str], ...] = (
-    ("validation notebooks (papermill: calibration, decision curves, survival, figures with "
-     "provenance) and the rendered TRIPOD+AI report", "issue 5"),
+    ("the other validation notebooks (01 cohort, 02 clinical, 03 radiomics, 04 deep learning, "
+     "06 calibration and decision curves, 07 survival, 08 the paper side by side)", "issue 5"),
+    ("the rendered TRIPOD+AI report (Quarto manuscript or its fallback) and its checklist", "issue 5"),
 )
 
 
@@ -65,7 +67,8 @@ def discrimination_table(scores: pd.DataFrame, table: pd.DataFrame) -> pd.DataFr
 
 
 def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_jobs: int = -1,
-               console: Console | None = None, cache_dir: Path | None = None) -> RunResult:
+               console: Console | None = None, cache_dir: Path | None = None,
+               profile_name: str | None = None) -> RunResult:
     """Run every stage that exists, into ``out`` (replaced only once the run succeeds).
 
     Parameters
@@ -85,6 +88,7 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         Radiomics cache (default: :func:`tace.features.default_cache_dir`).
     """
     console = console or Console(stderr=True)
+    profile_name = profile_name or profile.name  # what the notebooks load (a name or a YAML path)
     done = []
     with atomic_directory(out, overwrite=True) as tmp:
         if cohort is None:
@@ -113,6 +117,12 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         auc = discrimination_table(scores, checked.table)
         auc.to_csv(tmp / "discrimination.csv", index=False)
         done.append("scores and AUCs (DeLong)")
+        outcomes = checked.table[["patient_id", "cohort", "nonresponse", "os_months", "os_event"]]
+        outcomes.to_csv(tmp / "outcomes.csv", index=False)
+        for i, name in enumerate(NOTEBOOKS, start=5):
+            console.rule(f"[bold]{i}. Notebook {name} (papermill)")
+            run_notebook(name, tmp, profile_name)
+            done.append(f"notebook {name}")
         record = {
             "tace_version": __version__,
             "git_commit": git_commit(),

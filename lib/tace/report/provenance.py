@@ -82,11 +82,18 @@ class Provenance:
         return {
             "id": item_id, "kind": kind, "caption": caption, "alt": alt,
             "notebook": self.notebook, "cell": cell, "files": files,
-            "inputs": {name: {"path": str(path), "sha256": sha256_file(path)}
+            "inputs": {name: {"path": self._shown(path), "sha256": sha256_file(path)}
                        for name, path in sorted(self.inputs.items())},
             "profile": self.profile, "seed": self.seed, "git_commit": git_commit(),
             "tace_version": __version__, "packages": package_versions(),
         }
+
+    def _shown(self, path: Path) -> str:
+        """Paths inside the run folder are recorded relative to it (the folder may move)."""
+        try:
+            return str(Path(path).resolve().relative_to(Path(self.run_dir).resolve()))
+        except ValueError:
+            return str(path)
 
     def _check(self, item_id: str, kind: str) -> None:
         if not _ID.match(item_id) or not item_id.startswith(kind[:3]):

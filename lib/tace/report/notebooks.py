@@ -1,0 +1,42 @@
+"""Run the validation notebooks of ``analysis/`` with papermill.
+
+Each notebook takes only the run folder and the profile's name as parameters. It runs inside
+the run folder with ``run_dir = "."``, so the executed copy in ``RUN/notebooks/`` stays
+valid when the folder is moved or renamed. A failing notebook stops the run with one error that names
+the notebook, the cell and the exception.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["ANALYSIS_DIR", "NOTEBOOKS", "NotebookError", "run_notebook"]
+
+ANALYSIS_DIR = Path(__file__).resolve().parents[3] / "analysis"
+
+#: The notebooks built so far, in the order they run.
+NOTEBOOKS: tuple[str, ...] = ("05_discrimination.ipynb",)
+
+
+class NotebookError(RuntimeError):
+    """A validation notebook that failed, with where and why."""
+
+
+def run_notebook(name: str, run_dir: Path, profile: str, *, kernel: str = "python3",
+                 source_dir: Path = ANALYSIS_DIR) -> Path:
+    """Execute ``source_dir/<name>`` into ``run_dir/notebooks/<name>``; return the executed copy."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    source = Path(source_dir) / name
+    if not source.is_file():
+        raise NotebookError(f"notebook not found: {source}")
+    out = Path(run_dir) / "notebooks" / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pm.execute_notebook(str(source), str(out), parameters={"run_dir": ".", "profile": profile},
+                            kernel_name=kernel, progress_bar=False, cwd=str(run_dir))
+    except PapermillExecutionError as exc:
+        raise NotebookError(f"notebook {name} failed in cell {exc.cell_index} (execution count "
+                            f"{exc.exec_count}): {exc.ename}: {exc.evalue}") from None
+    return out

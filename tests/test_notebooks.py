@@ -1,0 +1,35 @@
+"""The analysis notebooks: committed clean, parameterised by run folder and profile only,
+and run by papermill with failures named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tace.report.notebooks import ANALYSIS_DIR, NOTEBOOKS, NotebookError, run_notebook
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_is_committed_without_outputs_and_takes_only_run_dir_and_profile(name):
+    nb = nbformat.read(ANALYSIS_DIR / name, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    assigned = {line.split("=")[0].strip() for line in params[0].source.splitlines() if "=" in line}
+    assert assigned == {"run_dir", "profile"}
+
+
+def test_a_failing_notebook_names_itself_the_cell_and_the_error(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('run_dir = "."\nprofile = "smoke"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("1 / 0"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, tmp_path / "broken.ipynb")
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(NotebookError, match=r"notebook broken\.ipynb failed in cell \d+ .*ZeroDivisionError: division by zero"):
+        run_notebook("broken.ipynb", run, "smoke", source_dir=tmp_path)
