@@ -36,8 +36,11 @@ test: $(STAMP)  ## run the test suite (slow tests included)
 test-fast: $(STAMP)  ## run the tests not marked slow
 	$(BIN)/python -m pytest -m "not slow"
 
-bench: $(STAMP)  ## print the benchmarks' figures
+bench: $(STAMP)  ## print the benchmarks' figures (record them in benchmarks/RESULTS.md)
 	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python benchmarks/bench_stats.py
+	$(BIN)/python benchmarks/bench_radiomics.py
+	$(BIN)/python benchmarks/bench_dcnn.py
 
 clean:  ## remove .venv and generated reports
 	rm -rf $(VENV) reports/*/
