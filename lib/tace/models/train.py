@@ -251,6 +251,6 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
             "device": dcnn.device}, indent=2) + "\n")
         _write_gradcam(dcnn, cohort, seed, cspec, record / "gradcam")
     seconds = time.perf_counter() - t_start
-    console.print(f"Bundle: {Path(out) / 'bundle'} ({seconds:.0f} s)")
+    console.print(f"Models developed and frozen in {seconds:.0f} s")
     return TrainResult(Path(out), Path(out) / "bundle", len(train), len(radiomics.selected), seconds,
                        {"clinical": clinical, "radiomics": radiomics, "dcnn": dcnn, "fusion": fusion})
