@@ -82,7 +82,8 @@ def test_report_runs_what_is_built_and_says_what_is_not(tmp_path):
     record = json.loads((out / "run.json").read_text())
     assert record["stages_done"] == ["digital-twin cohort", "cohort check",
                                      "model development and frozen bundle", "scores and AUCs (DeLong)",
-                                     "notebook 05_discrimination.ipynb"]
+                                     "notebook 05_discrimination.ipynb", "notebook 06_calibration_utility.ipynb",
+                                     "notebook 07_survival.ipynb"]
     assert record["data_source"] == "synthetic (digital twin)"
     assert len(record["stages_not_built"]) == 2
     assert (out / "cohort" / "manifest.csv").is_file()
@@ -99,9 +100,14 @@ def test_report_runs_what_is_built_and_says_what_is_not(tmp_path):
         assert f"{r.auc:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f})" in result.stdout
         assert metrics[f"auc_{r.model}_{r.cohort}"] == pytest.approx(r.auc, rel=1e-12)
     # each figure comes with its data and its sidecar
-    for cohort in ("train", "test", "external"):
+    figures = ["fig-roc-train", "fig-roc-test", "fig-roc-external", "fig-calibration-test",
+               "fig-calibration-external", "fig-dca-test", "fig-dca-external", "fig-km-dlr"]
+    for fig_id in figures:
         for ext in ("png", "svg", "csv", "json"):
-            assert (out / "figures" / f"fig-roc-{cohort}.{ext}").is_file()
+            assert (out / "figures" / f"{fig_id}.{ext}").is_file(), f"{fig_id}.{ext}"
+    for tab_id in ("tab-auc", "tab-delong", "tab-metrics", "tab-calibration", "tab-cox", "tab-survival-discrimination"):
+        assert (out / "figures" / f"{tab_id}.csv").is_file() and (out / "figures" / f"{tab_id}.json").is_file()
+    for cohort in ("train", "test", "external"):
         side = json.loads((out / "figures" / f"fig-roc-{cohort}.json").read_text())
         assert side["notebook"] == "analysis/05_discrimination.ipynb"
         assert side["inputs"]["scores"]["path"] == "scores.csv"

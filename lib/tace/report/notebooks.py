@@ -15,7 +15,7 @@ __all__ = ["ANALYSIS_DIR", "NOTEBOOKS", "NotebookError", "run_notebook"]
 ANALYSIS_DIR = Path(__file__).resolve().parents[3] / "analysis"
 
 #: The notebooks built so far, in the order they run.
-NOTEBOOKS: tuple[str, ...] = ("05_discrimination.ipynb",)
+NOTEBOOKS: tuple[str, ...] = ("05_discrimination.ipynb", "06_calibration_utility.ipynb", "07_survival.ipynb")
 
 
 class NotebookError(RuntimeError):

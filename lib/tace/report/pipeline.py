@@ -29,7 +29,7 @@ __all__ = ["NOT_BUILT", "RunResult", "run_report"]
 #: Stages of the paper report that do not exist yet, and the issue that builds each.
 NOT_BUILT: tuple[tuple[str, str], ...] = (
     ("the other validation notebooks (01 cohort, 02 clinical, 03 radiomics, 04 deep learning, "
-     "06 calibration and decision curves, 07 survival, 08 the paper side by side)", "issue 5"),
+     "08 the paper side by side)", "issue 5"),
     ("the rendered TRIPOD+AI report (Quarto manuscript or its fallback) and its checklist", "issue 5"),
 )
 
@@ -117,7 +117,8 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         auc = discrimination_table(scores, checked.table)
         auc.to_csv(tmp / "discrimination.csv", index=False)
         done.append("scores and AUCs (DeLong)")
-        outcomes = checked.table[["patient_id", "cohort", "nonresponse", "os_months", "os_event"]]
+        outcomes = checked.table[["patient_id", "cohort", "nonresponse", "os_months", "os_event", "age", "sex",
+                                  "bclc", "tumor_number", "tumor_size_cm", "afp_ng_ml", "child_pugh"]]
         outcomes.to_csv(tmp / "outcomes.csv", index=False)
         for i, name in enumerate(NOTEBOOKS, start=5):
             console.rule(f"[bold]{i}. Notebook {name} (papermill)")
