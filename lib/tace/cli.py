@@ -145,6 +145,21 @@ def check_cohort(manifest: Path, mask_label: int | None, n_jobs: int) -> None:
     _out.print(f"[bold green]OK[/]: {manifest} satisfies the data contract.")
 
 
+def _model_options(command):
+    """The options that ``train`` and ``predict`` share."""
+    for option in reversed((
+        click.option("--mask-label", type=click.IntRange(min=1), default=None,
+                     help="Mask label that marks the tumour (see check-cohort)."),
+        click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+                     help="Radiomics cache [default: $TACE_CACHE or ~/.cache/tace/radiomics]."),
+        click.option("--jobs", "n_jobs", type=int, default=-1, show_default=True,
+                     help="Parallel workers for feature extraction (-1: all cores)."),
+        click.option("--device", default=None, help="torch device [default: cuda when present, else cpu]."),
+    )):
+        command = option(command)
+    return command
+
+
 @main.command("train")
 @click.option("--cohort", "manifest", required=True, type=click.Path(path_type=Path),
               help="Cohort manifest; its 'train' patients (or 'internal', split by seed) are used.")
@@ -152,13 +167,7 @@ def check_cohort(manifest: Path, mask_label: int | None, n_jobs: int) -> None:
               help=f"Run profile: {', '.join(available_profiles())}, or a YAML path.")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Output folder: OUT/bundle (the frozen models) and OUT/training (the record).")
-@click.option("--mask-label", type=click.IntRange(min=1), default=None,
-              help="Mask label that marks the tumour (see check-cohort).")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
-              help="Radiomics cache [default: $TACE_CACHE or ~/.cache/tace/radiomics].")
-@click.option("--jobs", "n_jobs", type=int, default=-1, show_default=True,
-              help="Parallel workers for feature extraction (-1: all cores).")
-@click.option("--device", default=None, help="torch device [default: cuda when present, else cpu].")
+@_model_options
 def train(manifest: Path, profile: str, out: Path, mask_label: int | None, cache_dir: Path | None,
           n_jobs: int, device: str | None) -> None:
     """Develop the clinical, radiomics, DCNN and DLR models and freeze them.
@@ -193,13 +202,7 @@ def train(manifest: Path, profile: str, out: Path, mask_label: int | None, cache
 @click.option("--cohort", "manifest", required=True, type=click.Path(path_type=Path),
               help="Cohort manifest to score.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="CSV file to write.")
-@click.option("--mask-label", type=click.IntRange(min=1), default=None,
-              help="Mask label that marks the tumour (see check-cohort).")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
-              help="Radiomics cache [default: $TACE_CACHE or ~/.cache/tace/radiomics].")
-@click.option("--jobs", "n_jobs", type=int, default=-1, show_default=True,
-              help="Parallel workers for feature extraction (-1: all cores).")
-@click.option("--device", default=None, help="torch device [default: cuda when present, else cpu].")
+@_model_options
 def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cache_dir: Path | None,
             n_jobs: int, device: str | None) -> None:
     """Score a cohort with frozen models: the four probabilities of non-response per patient.
