@@ -33,6 +33,12 @@ def _profile(name: str):
         raise click.UsageError(str(exc)) from None
 
 
+def _exit_with(error: CohortError) -> None:
+    """Print every problem of a cohort, as written, and exit 1."""
+    _err.print(str(error), markup=False, highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
 def _print_summary(cohort) -> None:
     summary = summarize(cohort.table)
     table = Table(title=f"{cohort.manifest.name}: {len(cohort)} patients", title_justify="left")
@@ -139,8 +145,7 @@ def check_cohort(manifest: Path, mask_label: int | None, n_jobs: int) -> None:
     try:
         cohort = load_cohort(manifest, mask_label=mask_label, n_jobs=n_jobs, progress=True)
     except CohortError as exc:
-        _err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _exit_with(exc)
     _print_summary(cohort)
     _out.print(f"[bold green]OK[/]: {manifest} satisfies the data contract.")
 
@@ -188,8 +193,7 @@ def train(manifest: Path, profile: str, out: Path, mask_label: int | None, cache
         result = train_models(cohort, prof, out, cache_dir=cache_dir, n_jobs=n_jobs, console=_err,
                               device=device)
     except CohortError as exc:
-        _err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _exit_with(exc)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     _out.print(f"Trained in {result.seconds:.0f} s on {result.n_train} patients; "
@@ -218,8 +222,7 @@ def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cac
         scores = predict_cohort(models, cohort, cache_dir=cache_dir, n_jobs=n_jobs, progress=True,
                                 device=device)
     except CohortError as exc:
-        _err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _exit_with(exc)
     except (BundleError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     atomic_write_text(out, scores.to_csv(index=False, float_format="%.6g"))
@@ -253,8 +256,7 @@ def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int) -> 
         result = run_report(prof, out, cohort=cohort, n_jobs=n_jobs, console=_err,
                             profile_name=profile)
     except CohortError as exc:
-        _err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _exit_with(exc)
     except (ValueError, NotebookError) as exc:
         raise click.ClickException(str(exc)) from None
     _print_summary(result.cohort)

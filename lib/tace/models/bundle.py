@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..io import sha256_file
 
-__all__ = ["BUNDLE_FORMAT", "BundleError", "package_versions", "read_bundle", "write_manifest"]
+__all__ = ["BUNDLE_FORMAT", "Bundle", "BundleError", "cohort_fingerprint", "package_versions", "read_bundle",
+           "write_manifest"]
 
 BUNDLE_FORMAT = "tace-bundle/1"
 _PACKAGES = ("tace", "numpy", "scipy", "pandas", "scikit-learn", "statsmodels", "xgboost", "torch",

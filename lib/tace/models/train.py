@@ -92,6 +92,14 @@ def mask_labels(table: pd.DataFrame) -> list[int | None]:
     return [None if pd.isna(v) else int(v) for v in table["mask_label"]]
 
 
+def _crops_of(crops: np.ndarray, owner: np.ndarray, patients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The crops of some patients, their owners renumbered 0..len(patients)-1 in that order."""
+    keep = np.isin(owner, patients)
+    renumber = np.full(int(owner.max()) + 1, -1)
+    renumber[patients] = np.arange(len(patients))
+    return crops[keep], renumber[owner[keep]]
+
+
 def _summary(train: pd.DataFrame, oof: pd.DataFrame) -> dict:
     """Training-cohort statistics for later case-mix comparison (no patient-level data)."""
     x = encode_clinical(train)
@@ -189,14 +197,8 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         oof.loc[va, "radiomics"] = rad.predict_proba(original.iloc[va])
         set_determinism(fold_seed)
         fold_net = DCNN(device=device)
-        in_tr = np.isin(owner, tr)
-        remap = np.full(len(train), -1)
-        remap[tr] = np.arange(len(tr))
-        fold_net.fit(crops[in_tr], remap[owner[in_tr]], y[tr], tspec, fold_seed)
-        in_va = np.isin(owner, va)
-        remap_va = np.full(len(train), -1)
-        remap_va[va] = np.arange(len(va))
-        oof.loc[va, "dcnn"] = fold_net.predict_patients(crops[in_va], remap_va[owner[in_va]], len(va))
+        fold_net.fit(*_crops_of(crops, owner, tr), y[tr], tspec, fold_seed)
+        oof.loc[va, "dcnn"] = fold_net.predict_patients(*_crops_of(crops, owner, va), len(va))
     fusion = FusionModel.fit(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy(), y)
     oof["dlr"] = fusion.predict_proba(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy())
     thresholds = {s: youden_threshold(y, oof[s].to_numpy()) for s in _SCORES}
