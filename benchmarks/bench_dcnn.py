@@ -6,7 +6,11 @@ batch size and input size. Both run on batches already on the device. Goal (issu
 GPU the real step reaches at least 95% of the bare step's images/s, and at 224 px at least
 6,000 images/s on an H100.
 
-    .venv/bin/python benchmarks/bench_dcnn.py [--sizes 64 112 224] [--compile] [--seconds 20]
+    .venv/bin/python benchmarks/bench_dcnn.py [--sizes 64 112 224] [--batch N] [--compile]
+                                              [--deterministic] [--seconds 20]
+
+Without ``--deterministic`` cuDNN picks its fastest kernels (``cudnn.benchmark``); with it,
+the run uses what ``set_determinism`` selects for ``tace train`` (deterministic kernels).
 
 On a CPU the batches are small and the run short: the figures show the overhead of the
 augmentation, not what a GPU does.
@@ -20,7 +24,8 @@ import time
 
 import torch
 
-from tace.models.dcnn import AugmentSpec, build_resnet50, training_step
+from tace.determinism import set_determinism
+from tace.models.dcnn import AugmentSpec, build_resnet50, make_optimizer, training_step
 
 GPU_BATCH = {64: 1024, 112: 512, 224: 256}
 
@@ -31,8 +36,8 @@ def throughput(size: int, batch: int, augment: bool, device: str, compile_: bool
     cuda = device.startswith("cuda")
     if cuda:
         model = model.to(memory_format=torch.channels_last)
-    step_fn = torch.compile(model) if compile_ else model
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    step_fn = torch.compile(model, dynamic=False) if compile_ else model
+    opt = make_optimizer(model, 1e-4, 1e-4, cuda)
     gen = torch.Generator(device=device).manual_seed(0)
     step = training_step(step_fn, opt, None, AugmentSpec() if augment else None, gen, cuda)
     x = torch.randn(batch, 3, size, size, device=device)
@@ -57,18 +62,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 112, 224])
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--batch", type=int, default=None, help="batch size (default: by size on a GPU, 16 on a CPU)")
+    parser.add_argument("--deterministic", action="store_true", help="deterministic kernels, as tace train")
     parser.add_argument("--seconds", type=float, default=None)
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     name = torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine()
     seconds = args.seconds or (15.0 if device == "cuda" else 4.0)
-    print(f"device: {device} ({name}), torch {torch.__version__}, compile={args.compile}")
+    if args.deterministic:
+        set_determinism(0)
+    else:
+        torch.backends.cudnn.benchmark = True
+    print(f"device: {device} ({name}), torch {torch.__version__}, compile={args.compile}, "
+          f"deterministic={args.deterministic}", flush=True)
     for size in args.sizes:
-        batch = GPU_BATCH.get(size, 256) if device == "cuda" else 16
+        batch = args.batch or (GPU_BATCH.get(size, 256) if device == "cuda" else 16)
         real = throughput(size, batch, True, device, args.compile, seconds)
         bare = throughput(size, batch, False, device, args.compile, seconds)
+        peak = f", peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if device == "cuda" else ""
         print(f"{size:4d} px, batch {batch:5d}: real step {real:9.1f} images/s, bare step {bare:9.1f} images/s, "
-              f"real/bare {100 * real / bare:5.1f}%")
+              f"real/bare {100 * real / bare:5.1f}%{peak}", flush=True)
 
 
 if __name__ == "__main__":

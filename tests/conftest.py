@@ -10,9 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tace.cohort.synthetic import generate_twin
-from tace.profiles import load_profile
-
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TACE_SHARED", REPO.parent / "shared"))
 REFCASES = SHARED / "refdata" / "pyradiomics-cases"
@@ -43,6 +40,10 @@ def refcases() -> Path:
 
 @pytest.fixture(scope="session")
 def smoke_profile():
+    # Imported here, not at the top: the CUDA tests run on a machine that has torch and
+    # numpy but not the whole stack (tests/test_dcnn_cuda.py).
+    from tace.profiles import load_profile
+
     return load_profile("smoke")
 
 
@@ -50,6 +51,8 @@ def smoke_profile():
 def smoke_twin(tmp_path_factory, smoke_profile) -> Path:
     """The smoke-profile digital twin, generated once per test session. Do not modify it:
     copy it (``small_cohort``) first."""
+    from tace.cohort.synthetic import generate_twin
+
     out = tmp_path_factory.mktemp("twin") / "smoke"
     generate_twin(out, smoke_profile.synthetic, smoke_profile.seed, n_jobs=1, preview=True)
     return out

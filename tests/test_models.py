@@ -204,21 +204,3 @@ def test_augmentation_is_seeded_and_keeps_the_batch_shape():
     identity = AugmentSpec(flip=False, rotate_deg=0, scale=0, translate=0, intensity=0)
     torch.testing.assert_close(augment_batch(x, identity, torch.Generator().manual_seed(0)), x,
                                atol=1e-5, rtol=0)
-
-
-@pytest.mark.gpu
-def test_dcnn_trains_on_cuda_with_bf16_and_channels_last():
-    import torch
-
-    from tace.models.dcnn import DCNN, TrainSpec
-
-    rng = np.random.default_rng(0)
-    crops = rng.normal(size=(64, 3, 64, 64)).astype(np.float32)
-    owner = np.repeat(np.arange(32), 2)
-    y = rng.random(32) < 0.5
-    net = DCNN(device="cuda")
-    history = net.fit(crops, owner, y, TrainSpec(epochs=2, batch_size=16), seed=0)
-    assert all(np.isfinite(history.loss))
-    assert next(net.model.parameters()).device.type == "cuda"
-    assert net.predict_patients(crops, owner, 32).shape == (32,)
-    assert torch.cuda.is_available()

@@ -6,10 +6,24 @@
 - :mod:`.fusion`: DLR, logistic fusion on out-of-fold predictions
 - :mod:`.bundle`: frozen bundles, sha256-checked at load
 - :mod:`.train`, :mod:`.predict`: ``tace train`` and ``tace predict``
+
+The names below are imported on first use, so that ``tace.models.dcnn`` can be used
+(benchmarks, CUDA tests) where only torch and numpy are installed.
 """
 
-from .bundle import BundleError, read_bundle
-from .predict import SCORE_COLUMNS, predict_cohort
-from .train import TrainResult, train_models
+from importlib import import_module
 
 __all__ = ["SCORE_COLUMNS", "BundleError", "TrainResult", "predict_cohort", "read_bundle", "train_models"]
+
+_HOME = {"BundleError": ".bundle", "read_bundle": ".bundle", "SCORE_COLUMNS": ".predict",
+         "predict_cohort": ".predict", "TrainResult": ".train", "train_models": ".train"}
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(import_module(_HOME[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
