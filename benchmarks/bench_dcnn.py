@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 import time
 
 import torch
@@ -30,7 +31,10 @@ from tace.models.dcnn import AugmentSpec, build_resnet50, make_optimizer, traini
 GPU_BATCH = {64: 1024, 112: 512, 224: 256}
 
 
-def throughput(size: int, batch: int, augment: bool, device: str, compile_: bool, seconds: float) -> float:
+def throughput(size: int, batch: int, device: str, compile_: bool, seconds: float, rounds: int = 3):
+    """Images/s of the real and the bare step: one model, warmed up for two seconds (GPU
+    clocks, cuDNN autotuning, compilation), then ``rounds`` alternating timings of each;
+    the median of each is returned, so that neither is favoured by going first."""
     torch.manual_seed(0)
     model = build_resnet50().to(device)
     cuda = device.startswith("cuda")
@@ -39,23 +43,33 @@ def throughput(size: int, batch: int, augment: bool, device: str, compile_: bool
     step_fn = torch.compile(model, dynamic=False) if compile_ else model
     opt = make_optimizer(model, 1e-4, 1e-4, cuda)
     gen = torch.Generator(device=device).manual_seed(0)
-    step = training_step(step_fn, opt, None, AugmentSpec() if augment else None, gen, cuda)
+    steps = {"real": training_step(step_fn, opt, None, AugmentSpec(), gen, cuda, compile_augment=compile_),
+             "bare": training_step(step_fn, opt, None, None, gen, cuda)}
     x = torch.randn(batch, 3, size, size, device=device)
     y = (torch.rand(batch, device=device) > 0.5).float()
     model.train()
-    for _ in range(3):  # warm-up (and compilation)
-        step(x, y)
-    if cuda:
-        torch.cuda.synchronize()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        step(x, y)
-        n += batch
-        if cuda and n % (batch * 10) == 0:
+
+    def timed(step, limit):
+        if cuda:
             torch.cuda.synchronize()
-    if cuda:
-        torch.cuda.synchronize()
-    return n / (time.perf_counter() - t0)
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < limit:
+            step(x, y)
+            n += batch
+            if cuda and n % (batch * 10) == 0:
+                torch.cuda.synchronize()
+        if cuda:
+            torch.cuda.synchronize()
+        return n / (time.perf_counter() - t0)
+
+    for step in steps.values():
+        step(x, y)  # compilation, autotuning
+        timed(step, 1.0)
+    rates = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            rates[name].append(timed(step, seconds / rounds))
+    return statistics.median(rates["real"]), statistics.median(rates["bare"])
 
 
 def main() -> None:
@@ -77,8 +91,7 @@ def main() -> None:
           f"deterministic={args.deterministic}", flush=True)
     for size in args.sizes:
         batch = args.batch or (GPU_BATCH.get(size, 256) if device == "cuda" else 16)
-        real = throughput(size, batch, True, device, args.compile, seconds)
-        bare = throughput(size, batch, False, device, args.compile, seconds)
+        real, bare = throughput(size, batch, device, args.compile, seconds)
         peak = f", peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if device == "cuda" else ""
         print(f"{size:4d} px, batch {batch:5d}: real step {real:9.1f} images/s, bare step {bare:9.1f} images/s, "
               f"real/bare {100 * real / bare:5.1f}%{peak}", flush=True)

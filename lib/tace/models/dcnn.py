@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["AugmentSpec", "DCNN", "TrainHistory", "TrainSpec", "augment_batch", "build_resnet50", "make_optimizer",
-           "training_step"]
+__all__ = ["AugmentSpec", "DCNN", "TrainHistory", "TrainSpec", "apply_augmentation", "augment_batch",
+           "build_resnet50", "draw_augmentation", "make_optimizer", "training_step"]
 
 
 @dataclass(frozen=True)
@@ -79,27 +79,38 @@ def build_resnet50(pretrained: str | Path | None = None):
 
 def augment_batch(x, spec: AugmentSpec, generator):
     """Augment a batch (N, 3, H, W) on its own device with a seeded ``torch.Generator``."""
+    return apply_augmentation(x, *draw_augmentation(x.shape[0], spec, generator, x.device))
+
+
+def draw_augmentation(n: int, spec: AugmentSpec, generator, device):
+    """The random part of the augmentation: per image an affine matrix (rotation, scale,
+    flips, shift) and an intensity gain and offset, all from ``generator``."""
     import torch
-    import torch.nn.functional as F
 
-    n = x.shape[0]
-    dev = x.device
-
-    def uniform(lo, hi, size=(n,)):
-        return torch.rand(size, generator=generator, device=dev) * (hi - lo) + lo
+    def uniform(lo, hi):
+        return torch.rand((n,), generator=generator, device=device) * (hi - lo) + lo
 
     angle = uniform(-1, 1) * math.radians(spec.rotate_deg)
     scale = 1 + uniform(-1, 1) * spec.scale
-    flip_x = torch.where(uniform(0, 1) < 0.5, -1.0, 1.0) if spec.flip else torch.ones(n, device=dev)
-    flip_y = torch.where(uniform(0, 1) < 0.5, -1.0, 1.0) if spec.flip else torch.ones(n, device=dev)
+    flip_x = torch.where(uniform(0, 1) < 0.5, -1.0, 1.0) if spec.flip else torch.ones(n, device=device)
+    flip_y = torch.where(uniform(0, 1) < 0.5, -1.0, 1.0) if spec.flip else torch.ones(n, device=device)
     tx, ty = uniform(-1, 1) * spec.translate * 2, uniform(-1, 1) * spec.translate * 2
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([torch.stack([cos * flip_x, -sin, tx], 1),
-                         torch.stack([sin, cos * flip_y, ty], 1)], 1).to(x.dtype)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+                         torch.stack([sin, cos * flip_y, ty], 1)], 1)
     gain = 1 + uniform(-1, 1) * spec.intensity
     shift = uniform(-1, 1) * spec.intensity
+    return theta, gain, shift
+
+
+def apply_augmentation(x, theta, gain, shift):
+    """The deterministic part: resample ``x`` through ``theta`` (bilinear, border padding),
+    then scale and shift intensities. Free of random state, so ``torch.compile`` can fuse it."""
+    import torch.nn.functional as F
+
+    n = x.shape[0]
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return out * gain.view(n, 1, 1, 1).to(x.dtype) + shift.view(n, 1, 1, 1).to(x.dtype)
 
 
@@ -111,16 +122,20 @@ def make_optimizer(model, lr: float, weight_decay: float, cuda: bool):
     return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=cuda or None)
 
 
-def training_step(step_fn, opt, sched, augment: AugmentSpec | None, generator, cuda: bool):
+def training_step(step_fn, opt, sched, augment: AugmentSpec | None, generator, cuda: bool,
+                  compile_augment: bool = False):
     """One optimisation step on a batch already on the device: augmentation (when given),
     channels_last and bf16 autocast on CUDA, BCE-with-logits, AdamW, scheduler. The same
-    function serves training and ``benchmarks/bench_dcnn.py``."""
+    function serves training and ``benchmarks/bench_dcnn.py``. With ``compile_augment`` the
+    resampling and intensity change run as one compiled kernel."""
     import torch
     import torch.nn.functional as F
 
+    apply = torch.compile(apply_augmentation, dynamic=False) if compile_augment else apply_augmentation
+
     def step(xb, yb):
         if augment is not None:
-            xb = augment_batch(xb, augment, generator)
+            xb = apply(xb, *draw_augmentation(xb.shape[0], augment, generator, xb.device))
         if cuda:
             xb = xb.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
@@ -177,7 +192,7 @@ class DCNN:
             from rich.progress import track
             epochs = track(epochs, description="Training the DCNN")
         model.train()
-        step = training_step(step_fn, opt, sched, spec.augment, gen, self._cuda)
+        step = training_step(step_fn, opt, sched, spec.augment, gen, self._cuda, compile_augment=spec.compile)
         seen, t0 = 0, time.perf_counter()
         for epoch in epochs:
             order = torch.randperm(n, generator=gen, device=self.device)
