@@ -47,13 +47,18 @@ def test_training_writes_a_bundle_and_a_training_record(trained):
         "clinical.json", "dcnn.safetensors", "fusion.json", "manifest.json",
         "radiomics_pipeline.json", "radiomics_xgboost.json"]
     record = result.out / "training"
-    for name in ("clinical_or.csv", "radiomics_icc.csv", "radiomics_lasso_path.csv", "radiomics_selected.csv",
+    for name in ("clinical_or.csv", "radiomics_icc.csv", "radiomics_lasso_path.csv", "radiomics_lasso_coefficients.csv",
+                 "radiomics_selected.csv",
                  "radiomics_xgboost_cv.csv", "dcnn_history.csv", "oof_predictions.csv", "gradcam/gradcam.png"):
         assert (record / name).is_file(), name
     manifest = read_bundle(result.bundle).manifest
     assert set(manifest["thresholds"]["youden"]) == {"clinical", "radiomics", "dcnn", "dlr"}
     assert manifest["radiomics"]["selected_features"] == pd.read_csv(record / "radiomics_selected.csv")["feature"].tolist()
     assert len(manifest["radiomics"]["robust_features"]) <= manifest["radiomics"]["n_extracted"]
+    path = pd.read_csv(record / "radiomics_lasso_path.csv")
+    coefs = pd.read_csv(record / "radiomics_lasso_coefficients.csv")
+    at_chosen = coefs[np.isclose(coefs["log_lambda"], path.loc[path["chosen"], "log_lambda"].item()) & (coefs["coef"] != 0)]
+    assert sorted(at_chosen["feature"]) == sorted(manifest["radiomics"]["selected_features"])
     assert manifest["development_summary"]["n"] == 24
     assert manifest["packages"]["torch"].startswith("2.14")
 
@@ -184,7 +189,7 @@ def test_gradcam_maps_are_normalised_and_follow_the_prediction(trained):
 
     _, result = trained
     record = np.load(result.out / "training" / "gradcam" / "gradcam.npz")
-    assert record["crops"].dtype == np.float32 and record["patient_id"].dtype.kind == "U"
+    assert record["crops"].dtype == np.float32 and "patient_id" not in record.files
     maps, prob = gradcam_maps(result.models["dcnn"], record["crops"])
     assert maps.shape == record["crops"].shape[:1] + record["crops"].shape[2:]
     assert maps.min() >= 0 and maps.max() <= 1

@@ -238,26 +238,29 @@ def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cac
               help="Run folder [default: reports/<profile>]; replaced only when the run succeeds.")
 @click.option("--jobs", "n_jobs", type=int, default=-1, show_default=True,
               help="Parallel workers (-1: all cores).")
-def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int) -> None:
+@click.option("--renderer", type=click.Choice(["auto", "quarto", "fallback"]), default="auto", show_default=True,
+              help="auto: Quarto when `quarto` is on PATH, else the fallback (one self-contained HTML file).")
+def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int, renderer: str) -> None:
     """Regenerate the paper report, on the digital twin or on your cohort.
 
     Stages: make the digital twin (when no --cohort is given), check the cohort, develop the
     four models on the training patients (OUT/models), score every patient with the frozen
-    bundle (OUT/scores.csv) and compute each model's AUC per cohort (OUT/discrimination.csv),
-    then the validation notebooks and the rendered report. Stages not built yet are named
-    at the end of the run.
+    bundle (OUT/scores.csv), run the eight validation notebooks with papermill
+    (OUT/analysis/, figures and tables with provenance in OUT/figures/), and render the
+    TRIPOD+AI article (OUT/report.html, or OUT/_manuscript/ with Quarto). The run folder is
+    replaced only when every stage succeeds. Ends by printing the report's path.
     """
-    from .report import run_report
+    from .report import RenderError, run_report
     from .report.notebooks import NotebookError
 
     prof = _profile(profile)
     out = out or Path("reports") / prof.name
     try:
         result = run_report(prof, out, cohort=cohort, n_jobs=n_jobs, console=_err,
-                            profile_name=profile)
+                            profile_name=profile, renderer=renderer)
     except CohortError as exc:
         _exit_with(exc)
-    except (ValueError, NotebookError) as exc:
+    except (ValueError, NotebookError, RenderError) as exc:
         raise click.ClickException(str(exc)) from None
     _print_summary(result.cohort)
     auc = Table(title="Discrimination: AUC (95% CI, DeLong)" + (" - SYNTHETIC DATA" if result.synthetic else ""),
@@ -272,9 +275,7 @@ def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int) -> 
     _out.print(auc)
     _out.print(f"Done: {', '.join(result.stages_done)}. Run folder: {result.out}")
     _out.print(f"Cohort: {result.manifest}" + (" (SYNTHETIC DATA)" if result.synthetic else ""))
-    _out.print("[bold yellow]Not built yet[/] (so no report document was rendered):")
-    for stage in result.stages_not_built:
-        _out.print(f"  - {stage}")
+    _out.print(f"Report ({result.renderer}): {result.report}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -80,10 +80,10 @@ def _lasso(x: np.ndarray, y: np.ndarray, spec: RadiomicsSpec, seed: int):
             break
     if chosen is None:
         raise ValueError("LASSO kept no radiomics feature at any penalty of the grid")
+    coefs = np.vstack([model(c).fit(x, y).coef_[0] for c in grid])  # (grid, features): the path
     path = pd.DataFrame({"C": grid, "log_lambda": -np.log(grid), "cv_deviance": 2 * mean,
-                         "cv_deviance_se": 2 * se,
-                         "n_nonzero": [int(np.sum(model(c).fit(x, y).coef_ != 0)) for c in grid]})
-    return fit, float(grid[chosen]), float(grid[best]), path
+                         "cv_deviance_se": 2 * se, "n_nonzero": (coefs != 0).sum(axis=1)})
+    return fit, float(grid[chosen]), float(grid[best]), path, coefs
 
 
 @dataclass
@@ -102,6 +102,7 @@ class RadiomicsModel:
     booster_json: str
     lasso_path: pd.DataFrame = field(repr=False, default=None)
     xgb_cv: pd.DataFrame = field(repr=False, default=None)
+    lasso_coef_path: pd.DataFrame = field(repr=False, default=None)
 
     @classmethod
     def fit(cls, features: pd.DataFrame, y: np.ndarray, robust: list[str], spec: RadiomicsSpec,
@@ -116,7 +117,10 @@ class RadiomicsModel:
         sd = x.std(ddof=0).replace(0, 1.0)
         z = (x - mean) / sd
         uncorrelated = _correlation_filter(z, spec.correlation_threshold)
-        lasso, c, c_min, path = _lasso(z[uncorrelated].to_numpy(), y, spec, seed)
+        lasso, c, c_min, path, coefs = _lasso(z[uncorrelated].to_numpy(), y, spec, seed)
+        ever = np.flatnonzero(np.any(coefs != 0, axis=0))  # features that enter the path at all
+        coef_path = pd.DataFrame(coefs[:, ever], columns=[uncorrelated[i] for i in ever]).assign(
+            log_lambda=path["log_lambda"]).melt(id_vars="log_lambda", var_name="feature", value_name="coef")
         nonzero = np.flatnonzero(lasso.coef_[0])
         selected = [uncorrelated[i] for i in nonzero]
         folds = min(spec.xgb_folds, int(np.bincount(y).min()))
@@ -136,7 +140,7 @@ class RadiomicsModel:
                    [float(v) for v in lasso.coef_[0][nonzero]], float(lasso.intercept_[0]), c,
                    {k: (v.item() if hasattr(v, "item") else v) for k, v in search.best_params_.items()},
                    raw, path.assign(chosen=lambda d: np.isclose(d["C"], c), minimum=lambda d: np.isclose(d["C"], c_min)),
-                   cv_table)
+                   cv_table, coef_path)
 
     def _z(self, features: pd.DataFrame) -> pd.DataFrame:
         missing = [f for f in self.selected if f not in features.columns]

@@ -130,13 +130,14 @@ def _write_gradcam(dcnn: DCNN, cohort: Cohort, seed: int, cspec: CropSpec, folde
     crops = crops[first]
     maps, prob = gradcam_maps(dcnn, crops)
     folder.mkdir()
-    np.savez_compressed(folder / "gradcam.npz", crops=crops, maps=maps, prob=prob,
-                        patient_id=np.asarray(pick["patient_id"], dtype=str))
+    # No patient identifiers: the report shows these; a patient is named by its position.
+    outcome = np.asarray(pick["nonresponse"], dtype=float)
+    np.savez_compressed(folder / "gradcam.npz", crops=crops, maps=maps, prob=prob, nonresponse=outcome,
+                        cohort=np.asarray(pick["cohort"], dtype=str))
     fig = Figure(figsize=(2.6 * len(crops), 3.0), layout="constrained")
-    for ax, crop, cam, p, pid in zip(fig.subplots(1, len(crops), squeeze=False)[0], crops, maps, prob,
-                                     pick["patient_id"]):
+    for k, (ax, crop, cam, p) in enumerate(zip(fig.subplots(1, len(crops), squeeze=False)[0], crops, maps, prob)):
         label = "non-response" if p >= 0.5 else "response"
-        plot_gradcam(crop, cam, ax=ax, title=f"{pid}: P(non-resp.) {p:.2f}\nmap: evidence for {label}")
+        plot_gradcam(crop, cam, ax=ax, title=f"patient {k + 1}: P(non-resp.) {p:.2f}\nmap: evidence for {label}")
     fig.suptitle("Grad-CAM of the DCNN (SYNTHETIC DATA when on the digital twin)", fontsize=9)
     fig.savefig(folder / "gradcam.png", dpi=120, metadata={"Software": None})
 
@@ -240,6 +241,7 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         pd.concat([clinical.univariable, clinical.multivariable]).to_csv(record / "clinical_or.csv", index=False)
         icc.rename_axis("feature").reset_index().to_csv(record / "radiomics_icc.csv", index=False)
         radiomics.lasso_path.to_csv(record / "radiomics_lasso_path.csv", index=False)
+        radiomics.lasso_coef_path.to_csv(record / "radiomics_lasso_coefficients.csv", index=False)
         pd.DataFrame({"feature": radiomics.selected, "lasso_coef": radiomics.lasso_coef}).to_csv(
             record / "radiomics_selected.csv", index=False)
         radiomics.xgb_cv.to_csv(record / "radiomics_xgboost_cv.csv", index=False)

@@ -1,6 +1,9 @@
 """The paper report: papermill orchestration, provenance and rendering."""
 
-from .pipeline import NOT_BUILT, RunResult, run_report
+from .context import SYNTHETIC_LABEL, RunContext, number, open_run
+from .pipeline import RunResult, run_report
+from .render import RenderError, render_report
 from .provenance import Provenance, git_commit
 
-__all__ = ["NOT_BUILT", "Provenance", "RunResult", "git_commit", "run_report"]
+__all__ = ["SYNTHETIC_LABEL", "Provenance", "RenderError", "RunContext", "RunResult", "git_commit", "number",
+           "open_run", "render_report", "run_report"]

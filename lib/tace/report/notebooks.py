@@ -1,7 +1,8 @@
 """Run the validation notebooks of ``analysis/`` with papermill.
 
 Each notebook takes only the run folder and the profile's name as parameters. It runs inside
-the run folder with ``run_dir = "."``, so the executed copy in ``RUN/notebooks/`` stays
+the run folder with ``run_dir = "."``, so the executed copy in ``RUN/analysis/`` (the same
+relative path as in the repository, which the article's embeds and the sidecars name) stays
 valid when the folder is moved or renamed. A failing notebook stops the run with one error that names
 the notebook, the cell and the exception.
 """
@@ -14,8 +15,10 @@ __all__ = ["ANALYSIS_DIR", "NOTEBOOKS", "NotebookError", "run_notebook"]
 
 ANALYSIS_DIR = Path(__file__).resolve().parents[3] / "analysis"
 
-#: The notebooks built so far, in the order they run.
-NOTEBOOKS: tuple[str, ...] = ("05_discrimination.ipynb", "06_calibration_utility.ipynb", "07_survival.ipynb")
+#: The validation notebooks, in the order they run (08 reads the AUC table of 05).
+NOTEBOOKS: tuple[str, ...] = ("01_cohort.ipynb", "02_clinical.ipynb", "03_radiomics.ipynb", "04_deep_learning.ipynb",
+                              "05_discrimination.ipynb", "06_calibration_utility.ipynb", "07_survival.ipynb",
+                              "08_paper_comparison.ipynb")
 
 
 class NotebookError(RuntimeError):
@@ -24,14 +27,14 @@ class NotebookError(RuntimeError):
 
 def run_notebook(name: str, run_dir: Path, profile: str, *, kernel: str = "python3",
                  source_dir: Path = ANALYSIS_DIR) -> Path:
-    """Execute ``source_dir/<name>`` into ``run_dir/notebooks/<name>``; return the executed copy."""
+    """Execute ``source_dir/<name>`` into ``run_dir/analysis/<name>``; return the executed copy."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     source = Path(source_dir) / name
     if not source.is_file():
         raise NotebookError(f"notebook not found: {source}")
-    out = Path(run_dir) / "notebooks" / name
+    out = Path(run_dir) / "analysis" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         pm.execute_notebook(str(source), str(out), parameters={"run_dir": ".", "profile": profile},

@@ -1,8 +1,7 @@
-"""The report pipeline, stage by stage: cohort, cohort check, model development, scores and
-AUCs, then (when built) the validation notebooks and rendering.
-
-Until every stage exists, a run does what is built, records it in ``run.json``, and says
-plainly which stages are not built yet.
+"""The report pipeline, stage by stage: cohort (the digital twin unless one is given), cohort
+check, model development, scores, the eight validation notebooks (papermill), and the
+rendered article. Everything is written into a temporary folder that replaces the run folder
+only when every stage succeeded, so a failed run never leaves a report looking complete.
 """
 
 from __future__ import annotations
@@ -21,17 +20,12 @@ from ..cohort.synthetic import generate_twin
 from ..io import atomic_directory
 from ..models import predict_cohort, train_models
 from ..profiles import Profile
+from .article import write_article
 from .notebooks import NOTEBOOKS, run_notebook
 from .provenance import git_commit
+from .render import render_report
 
-__all__ = ["NOT_BUILT", "RunResult", "run_report"]
-
-#: Stages of the paper report that do not exist yet, and the issue that builds each.
-NOT_BUILT: tuple[tuple[str, str], ...] = (
-    ("the other validation notebooks (01 cohort, 02 clinical, 03 radiomics, 04 deep learning, "
-     "08 the paper side by side)", "issue 5"),
-    ("the rendered TRIPOD+AI report (Quarto manuscript or its fallback) and its checklist", "issue 5"),
-)
+__all__ = ["RunResult", "run_report"]
 
 
 @dataclass(frozen=True)
@@ -43,8 +37,9 @@ class RunResult:
     synthetic: bool
     cohort: Cohort
     stages_done: tuple[str, ...]
-    stages_not_built: tuple[str, ...]
     discrimination: pd.DataFrame
+    report: Path
+    renderer: str
 
 
 def discrimination_table(scores: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +63,7 @@ def discrimination_table(scores: pd.DataFrame, table: pd.DataFrame) -> pd.DataFr
 
 def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_jobs: int = -1,
                console: Console | None = None, cache_dir: Path | None = None,
-               profile_name: str | None = None) -> RunResult:
+               profile_name: str | None = None, renderer: str = "auto") -> RunResult:
     """Run every stage that exists, into ``out`` (replaced only once the run succeeds).
 
     Parameters
@@ -86,6 +81,8 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         Where progress is printed.
     cache_dir
         Radiomics cache (default: :func:`tace.features.default_cache_dir`).
+    renderer
+        ``auto`` (Quarto when on PATH, else the fallback), ``quarto`` or ``fallback``.
     """
     console = console or Console(stderr=True)
     profile_name = profile_name or profile.name  # what the notebooks load (a name or a YAML path)
@@ -124,18 +121,27 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
             console.rule(f"[bold]{i}. Notebook {name} (papermill)")
             run_notebook(name, tmp, profile_name)
             done.append(f"notebook {name}")
+        from ..models.bundle import package_versions
+
         record = {
             "tace_version": __version__,
             "git_commit": git_commit(),
             "python": platform.python_version(),
+            "platform": platform.platform(),
+            "packages": package_versions(),
             "profile": profile.model_dump(mode="json"),
             "data_source": "synthetic (digital twin)" if cohort is None else "user cohort",
             "manifest": str(manifest.relative_to(tmp)) if cohort is None else str(Path(cohort).resolve()),
             "manifest_sha256": checked.sha256,
             "stages_done": done,
-            "stages_not_built": [f"{what} ({issue})" for what, issue in NOT_BUILT],
         }
+        console.rule(f"[bold]{len(NOTEBOOKS) + 5}. The article (TRIPOD+AI report)")
+        write_article(tmp, record, synthetic=cohort is None)
+        rendered = render_report(tmp, renderer)
+        done.append(f"article rendered ({rendered.renderer})")
+        record["report"] = str(rendered.path.relative_to(tmp))
+        record["renderer"] = rendered.renderer
         (tmp / "run.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     final_manifest = out / "cohort" / "manifest.csv" if cohort is None else Path(cohort)
-    return RunResult(Path(out), final_manifest, cohort is None, checked, tuple(done),
-                     tuple(record["stages_not_built"]), auc)
+    return RunResult(Path(out), final_manifest, cohort is None, checked, tuple(done), auc,
+                     Path(out) / record["report"], rendered.renderer)

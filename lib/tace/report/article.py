@@ -1,0 +1,124 @@
+"""Assemble the article in a run folder: ``index.qmd`` and ``_quarto.yml`` from the
+repository, and the parts computed from the run (``_generated/``): the environment and
+parameters appendix, the provenance index, and the TRIPOD+AI checklist."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+import yaml
+
+from ..io import atomic_write_text
+from .context import SYNTHETIC_LABEL
+
+__all__ = ["REPO", "TRIPOD_FILE", "load_checklist", "write_article"]
+
+REPO = Path(__file__).resolve().parents[3]
+TRIPOD_FILE = REPO / "analysis" / "tripod_ai.yaml"
+
+
+def load_checklist(path: Path = TRIPOD_FILE) -> dict:
+    """The TRIPOD+AI checklist: ``source`` and ``items`` (id, topic, text, status, where/reason)."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    for item in data["items"]:
+        status = item["status"]
+        if status not in ("reported", "not applicable", "not reported"):
+            raise ValueError(f"{path}: item {item['id']} has status {status!r}; expected reported, "
+                             "not applicable or not reported")
+        if status == "reported" and not item.get("where"):
+            raise ValueError(f"{path}: item {item['id']} is reported but names no section (where)")
+        if status != "reported" and not item.get("reason"):
+            raise ValueError(f"{path}: item {item['id']} is {status} but gives no reason")
+    return data
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _tripod(sections: dict[str, str]) -> str:
+    data = load_checklist()
+    lines = [f"Source: {data['source']} Each item: reported (with the section that reports it), not "
+             "applicable, or not reported (with the reason).", "",
+             "| Item | Topic | Recommendation (paraphrased) | Status | Where, or why not |",
+             "|---|---|---|---|---|"]
+    for item in data["items"]:
+        if item["status"] == "reported":
+            where = item["where"]
+            target = sections.get(where, "title" if where == "sec-title" else "abstract")
+            place = f"[{_cell(target)}](#{where})"
+        else:
+            place = _cell(item["reason"])
+        lines.append(f"| {item['id']} | {_cell(item['topic'])} | {_cell(item['text'])} | {item['status']} | {place} |")
+    return "\n".join(lines) + "\n"
+
+
+def _environment(record: dict) -> str:
+    profile = record["profile"]
+    packages = record.get("packages", {})
+    deviations = profile.get("deviations_from_paper") or []
+    lines = [
+        "| | |", "|---|---|",
+        f"| Data source | {_cell(record['data_source'])} |",
+        f"| Cohort manifest | `{_cell(record['manifest'])}` (sha256 `{record['manifest_sha256'][:16]}...`) |",
+        f"| tace | {record['tace_version']}, git commit `{record['git_commit'] or 'unknown (not a git checkout)'}` |",
+        f"| Python | {record['python']} on {_cell(record.get('platform', ''))} |",
+        f"| Profile | `{profile['name']}`: {_cell(profile.get('description', ''))} |",
+        f"| Seed | {profile['seed']} |",
+        "",
+        "Package versions: " + ", ".join(f"{k} {v}" for k, v in sorted(packages.items())) + ".",
+        "",
+        "Protocol (item 18c): the design this run follows is the profile file "
+        f"`analysis/params/{profile['name']}.yaml` of tace with the methods above; the code (item 18f) is tace "
+        "at the commit above, and the executed notebooks are in `analysis/` of this folder.",
+        "",
+        "Deviations of this profile from the paper's protocol:", "",
+    ]
+    lines += [f"- {_cell(d)}" for d in deviations] or ["- none stated"]
+    lines += ["", "The profile's parameters, as the run used them:", "", "```yaml",
+              yaml.safe_dump(profile, sort_keys=False).rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def _provenance(run_dir: Path, synthetic: bool) -> str:
+    lines = ["Every figure and table of this report has, in `figures/` of this folder, its data as CSV, "
+             "the figure as PNG and SVG, and a sidecar JSON that names the notebook and cell that made it, "
+             "each input file with its sha256, the profile's parameters, the seed, the git commit and the "
+             "package versions. The links under each figure lead there; the list below does too.", ""]
+    if synthetic:
+        lines += ["Data (item 18e): the simulated cohort is in `cohort/` of this folder, with the generating "
+                  "model described in its README; `tace synth` regenerates it from the seed.", ""]
+    else:
+        lines += ["Data (item 18e): the user's cohort is not copied into the report; the manifest's sha256 "
+                  "above identifies it.", ""]
+    lines += ["| Id | Caption | Notebook cell | Files |", "|---|---|---|---|"]
+    for sidecar in sorted((run_dir / "figures").glob("*.json")):
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        if "id" not in meta:
+            continue  # metrics.json
+        files = " ".join(f"[{Path(f).suffix[1:]}](figures/{f})" for f in meta["files"])
+        lines.append(f"| [{meta['id']}](#{meta['id']}) | {_cell(html.escape(meta['caption']))} | "
+                     f"[{meta['notebook']}]({meta['notebook']}) `{meta['cell']}` | {files} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_article(run_dir: Path, record: dict, synthetic: bool, repo: Path = REPO) -> None:
+    """Copy the article into ``run_dir`` and write its generated parts. ``record`` is the
+    run's ``run.json`` content (with ``packages``)."""
+    run_dir = Path(run_dir)
+    source = (repo / "index.qmd").read_text(encoding="utf-8")
+    if synthetic:
+        source = re.sub(r'^title: "(.*)"$', lambda m: f'title: "{SYNTHETIC_LABEL}: {m.group(1)}"', source,
+                        count=1, flags=re.MULTILINE)
+    atomic_write_text(run_dir / "index.qmd", source)
+    shutil.copyfile(repo / "_quarto.yml", run_dir / "_quarto.yml")
+    sections = {m.group(2): m.group(1) for m in re.finditer(r"^#{1,6}\s+(.*?)\s*\{#([a-z0-9-]+)\}", source, re.MULTILINE)}
+    generated = run_dir / "_generated"
+    generated.mkdir(exist_ok=True)
+    atomic_write_text(generated / "environment.qmd", _environment(record))
+    atomic_write_text(generated / "provenance.qmd", _provenance(run_dir, synthetic))
+    atomic_write_text(generated / "tripod.qmd", _tripod(sections))
