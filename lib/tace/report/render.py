@@ -28,7 +28,7 @@ __all__ = ["RenderError", "Rendered", "render_fallback", "render_report"]
 
 _EMBED = re.compile(r"\{\{<\s*embed\s+([^#\s]+)#([A-Za-z0-9_-]+)\s*>\}\}")
 _INCLUDE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*\{#([A-Za-z0-9_-]+)\}\s*$", re.MULTILINE)
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*\{#([A-Za-z0-9_-]+)\}[ \t]*$", re.MULTILINE)
 _XREF = re.compile(r"@(fig-[a-z0-9-]+|sec-[a-z0-9-]+)")
 _OPTION = re.compile(r"^#\|\s*([a-z-]+):\s*(.*)$")
 

@@ -1,0 +1,194 @@
+"""The paper report end to end: `tace report --profile smoke` on the digital twin, with the
+real PyRadiomics, torch training, papermill kernels and the fallback renderer. One run is
+shared by the tests of this module; a second run checks that the same seed gives the same
+numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+from tace.report.article import TRIPOD_FILE, load_checklist
+from tace.report.notebooks import ANALYSIS_DIR, NOTEBOOKS
+from tests.test_cli import tace
+
+REPO = Path(__file__).resolve().parents[1]
+EMBED = re.compile(r"\{\{<\s*embed\s+analysis/([^#\s]+)#([a-z0-9-]+)\s*>\}\}")
+EMBEDS = EMBED.findall((REPO / "index.qmd").read_text(encoding="utf-8"))
+FIGURES = [label for _, label in EMBEDS if label.startswith("fig-")]
+TABLES = [label for _, label in EMBEDS if label.startswith("tab-")]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def report_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    out = root / "run"
+    result = tace("report", "--profile", "smoke", "--out", str(out), "--jobs", "2", "--renderer", "fallback",
+                  cache=root / "cache")
+    assert result.returncode == 0, result.stderr
+    return out, result, root
+
+
+@pytest.fixture(scope="module")
+def page(report_run):
+    out, _, _ = report_run
+    return BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def test_the_article_embeds_only_labelled_cells_of_the_committed_notebooks():
+    assert len(FIGURES) >= 16 and len(TABLES) >= 14
+    for notebook, label in EMBEDS:
+        assert notebook in NOTEBOOKS, notebook
+        nb = nbformat.read(ANALYSIS_DIR / notebook, as_version=4)
+        assert any(c.source.startswith(f"#| label: {label}\n") for c in nb.cells), f"{notebook}#{label}"
+    quarto = yaml.safe_load((REPO / "_quarto.yml").read_text())
+    assert quarto["project"]["type"] == "manuscript" and quarto["manuscript"]["article"] == "index.qmd"
+    assert quarto["manuscript"]["notebooks"] == [f"analysis/{n}" for n in NOTEBOOKS]
+    assert set(quarto["format"]) == {"html", "pdf"}
+    # every figure cell gives Quarto a caption and alt text
+    for notebook, label in EMBEDS:
+        if label.startswith("fig-"):
+            source = next(c.source for c in nbformat.read(ANALYSIS_DIR / notebook, as_version=4).cells
+                          if c.source.startswith(f"#| label: {label}\n"))
+            assert "#| fig-cap: " in source and "#| fig-alt: " in source, label
+
+
+def test_report_runs_every_stage_and_prints_the_report_path(report_run):
+    out, result, _ = report_run
+    record = json.loads((out / "run.json").read_text())
+    assert record["stages_done"] == ["digital-twin cohort", "cohort check", "model development and frozen bundle",
+                                     "scores and AUCs (DeLong)", *[f"notebook {n}" for n in NOTEBOOKS],
+                                     "article rendered (fallback)"]
+    assert record["data_source"] == "synthetic (digital twin)"
+    assert f"Report (fallback): {out / 'report.html'}" in result.stdout.replace("\n", "")
+    for n in NOTEBOOKS:
+        executed = nbformat.read(out / "analysis" / n, as_version=4)
+        assert all(c.get("execution_count") for c in executed.cells if c.cell_type == "code"), n
+
+
+def test_html_holds_every_figure_as_an_inline_image_with_caption_alt_and_synthetic_label(page):
+    for fig_id in FIGURES:
+        figure = page.find("figure", id=fig_id)
+        assert figure is not None, f"{fig_id} missing from the HTML"
+        img = figure.find("img")
+        assert img["src"].startswith("data:image/png;base64,") and len(img["src"]) > 2000, fig_id
+        assert img["alt"].strip(), fig_id
+        assert "SYNTHETIC DATA" in figure.figcaption.get_text(), fig_id
+    for tab_id in TABLES:
+        block = page.find(id=tab_id)
+        assert block is not None and block.find("table") is not None, f"{tab_id} missing from the HTML"
+    assert "SYNTHETIC DATA" in page.title.get_text() and "SYNTHETIC DATA" in page.h1.get_text()
+
+
+def test_every_figure_and_table_has_its_files_and_a_sidecar_whose_hashes_match(report_run):
+    out, _, _ = report_run
+    commit = json.loads((out / "run.json").read_text())["git_commit"]
+    for item in FIGURES + TABLES:
+        exts = ("png", "svg", "csv", "json") if item.startswith("fig-") else ("csv", "json")
+        for ext in exts:
+            assert (out / "figures" / f"{item}.{ext}").is_file(), f"{item}.{ext}"
+        side = json.loads((out / "figures" / f"{item}.json").read_text())
+        assert side["id"] == item and side["cell"] == item
+        assert (out / side["notebook"]).is_file()  # the executed notebook, inside the run folder
+        assert side["seed"] == side["profile"]["seed"] and side["git_commit"] == commit
+        assert {"torch", "numpy", "pyradiomics"} <= set(side["packages"])
+        assert side["inputs"], item
+        for name, entry in side["inputs"].items():
+            path = Path(entry["path"]) if Path(entry["path"]).is_absolute() else out / entry["path"]
+            assert _sha256(path) == entry["sha256"], f"{item}: input {name}"
+
+
+def test_a_reviewer_reaches_notebook_data_and_parameters_in_one_click_from_each_figure(report_run, page):
+    out, _, _ = report_run
+    for item in FIGURES + TABLES:
+        links = {a.get_text(): a["href"] for a in page.find(id=item).find_all("a")}
+        targets = set(links.values())
+        assert f"figures/{item}.csv" in targets and f"figures/{item}.json" in targets, item
+        assert any(t.startswith("analysis/") and t.endswith(".ipynb") for t in targets), item
+        for target in targets:
+            assert (out / target).is_file(), f"{item}: link {target} leads nowhere"
+
+
+def test_every_auc_printed_in_the_html_equals_the_metrics_json(report_run, page):
+    out, _, _ = report_run
+    metrics = json.loads((out / "figures" / "metrics.json").read_text())
+    printed = {span["data-key"]: span for span in page.select("span.metric[data-key]")}
+    assert set(printed) == set(metrics)  # every AUC of the run is in the prose, and no other
+    for key, span in printed.items():
+        assert float(span["data-value"]) == metrics[key], key
+        assert span.get_text() == f"{metrics[key]:.2f}", key
+    # the AUC table as printed: every row's AUC is the metric rounded as displayed
+    table = pd.read_csv(out / "figures" / "tab-auc.csv")
+    rows = page.find(id="tab-auc").find("table").find_all("tr")
+    header = [c.get_text() for c in rows[0].find_all("th")]
+    col = {name: i for i, name in enumerate(header)}
+    shown = [[c.get_text() for c in r.find_all(["th", "td"])] for r in rows[1:]]
+    assert len(shown) == len(table)
+    for cells in shown:
+        key = f"auc_{cells[col['model']]}_{cells[col['cohort']]}"
+        assert float(cells[col["auc"]]) == round(metrics[key], 3), key
+
+
+def test_the_html_is_self_contained_and_says_quarto_was_not_used(report_run, page):
+    out, _, _ = report_run
+    text = (out / "report.html").read_text(encoding="utf-8")
+    for tag, attr in (("img", "src"), ("a", "href"), ("script", "src"), ("link", "href")):
+        for node in page.find_all(tag):
+            value = node.get(attr, "")
+            assert not re.match(r"^(https?:)?//", value), f"external {tag} {value}"
+    assert "Quarto was not used" in page.find(id="renderer").get_text()
+    assert "twin-0" not in text  # no patient identifier in the report
+
+
+def test_the_tripod_checklist_lists_all_27_items_each_with_a_place_or_a_reason(page):
+    items = load_checklist(TRIPOD_FILE)["items"]
+    assert {re.match(r"\d+", i["id"]).group() for i in items} == {str(n) for n in range(1, 28)}
+    table = page.find(id="sec-tripod").find_next("table")
+    rows = {tr.find_all("td")[0].get_text(): tr for tr in table.find_all("tr")[1:]}
+    assert set(rows) == {i["id"] for i in items}
+    for item in items:
+        cells = rows[item["id"]].find_all("td")
+        assert cells[3].get_text() == item["status"]
+        if item["status"] == "reported":
+            anchor = cells[4].find("a")["href"].lstrip("#")
+            assert page.find(id=anchor) is not None, f"item {item['id']}: section {anchor} not in the report"
+        else:
+            assert cells[4].get_text().strip(), item["id"]
+
+
+def test_the_appendix_states_versions_commit_parameters_and_every_deviation(report_run, page):
+    out, _, _ = report_run
+    record = json.loads((out / "run.json").read_text())
+    appendix = page.find(id="sec-environment").find_next("table").get_text()
+    section_text = page.get_text()
+    assert record["git_commit"].split("+")[0] in appendix
+    for deviation in record["profile"]["deviations_from_paper"]:
+        assert deviation in section_text
+    assert f"torch {record['packages']['torch']}" in section_text
+    assert f"seed: {record['profile']['seed']}" in section_text
+
+
+def test_the_same_seed_gives_identical_metrics_and_tables(report_run):
+    out, _, root = report_run
+    again = root / "again"
+    result = tace("report", "--profile", "smoke", "--out", str(again), "--jobs", "2", "--renderer", "fallback",
+                  cache=root / "cache")
+    assert result.returncode == 0, result.stderr
+    assert (again / "figures" / "metrics.json").read_bytes() == (out / "figures" / "metrics.json").read_bytes()
+    tables = sorted(p.name for p in (out / "figures").glob("tab-*.csv"))
+    assert len(tables) == len(TABLES)
+    for name in tables:
+        assert (again / "figures" / name).read_bytes() == (out / "figures" / name).read_bytes(), name
+    assert (again / "scores.csv").read_bytes() == (out / "scores.csv").read_bytes()
