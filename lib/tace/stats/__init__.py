@@ -3,7 +3,8 @@
 Discrimination: :func:`roc_auc`, :func:`delong_test`, :func:`delong_test_unpaired`,
 :func:`bootstrap_auc_test`. Operating points: :func:`youden_threshold`,
 :func:`threshold_metrics`. Calibration: :func:`calibration`. Clinical utility:
-:func:`net_benefit`. Survival: :func:`kaplan_meier`, :func:`logrank_test`,
+:func:`net_benefit`. Sample size for external validation:
+:func:`external_validation_sample_size`. Survival: :func:`kaplan_meier`, :func:`logrank_test`,
 :func:`cox_regression`, :func:`concordance`, :func:`time_dependent_auc`. Every function validates its input once, raises
 ``ValueError`` naming the problem for degenerate input, and returns a frozen result.
 """
@@ -11,6 +12,7 @@ Discrimination: :func:`roc_auc`, :func:`delong_test`, :func:`delong_test_unpaire
 from .calibration import calibration
 from .decision import net_benefit
 from .results import CalibrationResult, Estimate, TestResult
+from .samplesize import SampleSizeResult, external_validation_sample_size
 from .roc import bootstrap_auc_test, delong_test, delong_test_unpaired, roc_auc, roc_curve
 from .survival import concordance, cox_regression, kaplan_meier, logrank_test, time_dependent_auc
 from .thresholds import threshold_metrics, youden_threshold
@@ -18,6 +20,7 @@ from .thresholds import threshold_metrics, youden_threshold
 __all__ = [
     "CalibrationResult",
     "Estimate",
+    "SampleSizeResult",
     "TestResult",
     "bootstrap_auc_test",
     "calibration",
@@ -25,6 +28,7 @@ __all__ = [
     "cox_regression",
     "delong_test",
     "delong_test_unpaired",
+    "external_validation_sample_size",
     "kaplan_meier",
     "logrank_test",
     "net_benefit",
