@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import logit
 from rich.console import Console
 
 from ..cohort import Cohort, CohortName, split_internal
@@ -32,7 +33,7 @@ from ..features.radiomics import RadiomicsCase, default_cache_dir, extract_radio
 from ..features.robustness import icc_filter
 from ..io import atomic_directory
 from ..profiles import Profile
-from ..stats import youden_threshold
+from ..stats import roc_auc, youden_threshold
 from .bundle import cohort_fingerprint, package_versions, write_manifest
 from .clinical import CLINICAL_VARIABLES, ClinicalModel, encode_clinical
 from .dcnn import DCNN, AugmentSpec, TrainSpec
@@ -111,6 +112,13 @@ def _summary(train: pd.DataFrame, oof: pd.DataFrame) -> dict:
     out["oof_scores"] = {s: {"mean": float(oof[s].mean()), "sd": float(oof[s].std(ddof=1)),
                              "quantiles": {str(q): float(oof[s].quantile(q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9)}}
                          for s in _SCORES}
+    # development performance and LP spread, for tace validate's comparisons: out-of-fold, so
+    # honest, and summary-level, so no development patient leaves with the bundle
+    y = oof["nonresponse"].to_numpy(dtype=int)
+    lp = {s: logit(np.clip(oof[s].to_numpy(float), 1e-6, 1 - 1e-6)) for s in _SCORES}
+    out["oof_performance"] = {s: {"auc": roc_auc(y, oof[s].to_numpy(float)).estimate,
+                                  "lp_mean": float(lp[s].mean()), "lp_sd": float(lp[s].std(ddof=1))}
+                              for s in _SCORES}
     return out
 
 
