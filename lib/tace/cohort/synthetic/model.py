@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from .scanners import EXTERNAL_SCANNERS, INTERNAL_SCANNERS, Scanner
+
 __all__ = ["EXTERNAL_CASE_MIX", "INTERNAL_CASE_MIX", "CaseMix", "ResponseModel",
            "SurvivalModel", "TwinModel", "draw_patients"]
 
@@ -117,6 +119,9 @@ class TwinModel:
     traits: TraitModel = field(default_factory=TraitModel)
     response: ResponseModel = field(default_factory=ResponseModel)
     survival: SurvivalModel = field(default_factory=SurvivalModel)
+    #: the scanners of the internal site and of the external site (the scanner shift)
+    internal_scanners: tuple[Scanner, ...] = INTERNAL_SCANNERS
+    external_scanners: tuple[Scanner, ...] = EXTERNAL_SCANNERS
 
 
 def _clinical(mix: CaseMix, n: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -9,7 +9,6 @@ import pandas as pd
 from ... import __version__
 from ...profiles import SyntheticSpec
 from .model import TwinModel
-from .scanners import EXTERNAL_SCANNERS, INTERNAL_SCANNERS
 
 
 def _params(obj) -> str:
@@ -24,7 +23,7 @@ def twin_readme(spec: SyntheticSpec, seed: int, model: TwinModel, df: pd.DataFra
     scanners = "\n".join(
         f"| {s.name} | {s.site} | {s.spacing_factor} | {s.intensity_scale} | {s.intensity_offset} "
         f"| {s.noise_sd} | {s.bias_amplitude} | {s.blur_sigma_vox} |"
-        for s in (*INTERNAL_SCANNERS, *EXTERNAL_SCANNERS))
+        for s in (*model.internal_scanners, *model.external_scanners))
     return f"""# Digital-twin cohort (SYNTHETIC DATA)
 
 Every patient, image and outcome in this folder is simulated. Nothing here describes a

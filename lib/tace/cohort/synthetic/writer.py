@@ -16,7 +16,7 @@ from ..split import split_internal
 from .model import TwinModel, draw_patients
 from .phantom import CaseTraits, Grid, render_case
 from .readme import twin_readme
-from .scanners import EXTERNAL_SCANNERS, INTERNAL_SCANNERS, Scanner
+from .scanners import Scanner
 
 __all__ = ["MANIFEST_COLUMNS", "TRUTH_COLUMNS", "TwinCohort", "generate_twin"]
 
@@ -48,10 +48,10 @@ def _write_case(image_path: Path, mask_path: Path, traits: CaseTraits, grid: Gri
         sitk.WriteImage(volume, str(path), useCompression=True)
 
 
-def _assign_scanners(df: pd.DataFrame, rng: np.random.Generator) -> list[Scanner]:
+def _assign_scanners(df: pd.DataFrame, rng: np.random.Generator, model: TwinModel) -> list[Scanner]:
     out = []
     for cohort in df["cohort"]:
-        pool = EXTERNAL_SCANNERS if cohort == "external" else INTERNAL_SCANNERS
+        pool = model.external_scanners if cohort == "external" else model.internal_scanners
         out.append(pool[int(rng.integers(len(pool)))])
     return out
 
@@ -93,7 +93,7 @@ def generate_twin(out: Path | str, spec: SyntheticSpec, seed: int, *, n_jobs: in
     df.insert(0, "patient_id", [f"twin-{i + 1:04d}" for i in range(len(df))])
     split_state = int(split_seed.generate_state(1)[0])
     df = split_internal(df, test_size=spec.n_test, seed=split_state)
-    scanners = _assign_scanners(df, np.random.default_rng(scanner_seed))
+    scanners = _assign_scanners(df, np.random.default_rng(scanner_seed), model)
     df["site"] = [s.site for s in scanners]
     df["scanner"] = [s.name for s in scanners]
     df["image"] = [f"images/{pid}_hbp.nii.gz" for pid in df["patient_id"]]
