@@ -278,5 +278,44 @@ def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int, ren
     _out.print(f"Report ({result.renderer}): {result.report}")
 
 
+@main.command("validate")
+@click.option("--models", required=True, type=click.Path(path_type=Path),
+              help="The frozen bundle (or a `tace train` output folder holding bundle/).")
+@click.option("--cohort", "manifest", required=True, type=click.Path(path_type=Path),
+              help="The new cohort's manifest (every patient is a validation patient).")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Run folder; replaced only when the run succeeds.")
+@click.option("--note", default=None, help="A sentence the report states about the data (e.g. 'outcomes are made up').")
+@click.option("--renderer", type=click.Choice(["auto", "quarto", "fallback"]), default="auto", show_default=True,
+              help="auto: Quarto when `quarto` is on PATH, else the fallback (one self-contained HTML file).")
+@_model_options
+def validate(models: Path, manifest: Path, out: Path, note: str | None, renderer: str, mask_label: int | None,
+             cache_dir: Path | None, n_jobs: int, device: str | None) -> None:
+    """Validate the frozen models on a new cohort, without retraining.
+
+    Checks the bundle's sha256 hashes and the cohort (every problem at once; nothing is
+    written on failure), scores the cohort, and runs the validation notebooks: discrimination,
+    calibration, decision curves, survival where follow-up is present, the development
+    performance from the bundle for comparison, case mix (SMDs, LP relatedness: reproducibility
+    or transportability), the sample size of Riley et al. (2021), model updating side by side,
+    and subgroups (site, scanner, BCLC). Renders the TRIPOD+AI validation report and prints its
+    path. The bundle and the cohort are only read.
+    """
+    from .models import BundleError
+    from .report import RenderError, run_validation
+    from .report.notebooks import NotebookError
+
+    try:
+        result = run_validation(models, manifest, out, mask_label=mask_label, n_jobs=n_jobs, console=_err,
+                                cache_dir=cache_dir, renderer=renderer, note=note, device=device)
+    except CohortError as exc:
+        _exit_with(exc)
+    except (BundleError, ValueError, NotebookError, RenderError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _print_summary(result.cohort)
+    _out.print(f"Done: {', '.join(result.stages_done)}. Run folder: {result.out}")
+    _out.print(f"Report ({result.renderer}): {result.report}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from pathlib import Path
 
 import yaml
@@ -40,13 +39,17 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _tripod(sections: dict[str, str]) -> str:
+def _tripod(sections: dict[str, str], validation: bool) -> str:
     data = load_checklist()
     lines = [f"Source: {data['source']} Each item: reported (with the section that reports it), not "
              "applicable, or not reported (with the reason).", "",
              "| Item | Topic | Recommendation (paraphrased) | Status | Where, or why not |",
              "|---|---|---|---|---|"]
     for item in data["items"]:
+        if validation and item.get("development_only"):
+            lines.append(f"| {item['id']} | {_cell(item['topic'])} | {_cell(item['text'])} | not applicable | "
+                         "The models are frozen: their development is reported in the development report. |")
+            continue
         if item["status"] == "reported":
             where = item["where"]
             target = sections.get(where, "title" if where == "sec-title" else "abstract")
@@ -69,6 +72,8 @@ def _environment(record: dict) -> str:
         f"| Python | {record['python']} on {_cell(record.get('platform', ''))} |",
         f"| Profile | `{profile['name']}`: {_cell(profile.get('description', ''))} |",
         f"| Seed | {profile['seed']} |",
+        *([f"| Model bundle | `{_cell(record['bundle'])}` (manifest sha256 `{record['bundle_sha256'][:16]}...`), "
+           f"developed on {record['bundle_training_n']} patients |"] if "bundle" in record else []),
         "",
         "Package versions: " + ", ".join(f"{k} {v}" for k, v in sorted(packages.items())) + ".",
         "",
@@ -106,19 +111,31 @@ def _provenance(run_dir: Path, synthetic: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_article(run_dir: Path, record: dict, synthetic: bool, repo: Path = REPO) -> None:
-    """Copy the article into ``run_dir`` and write its generated parts. ``record`` is the
-    run's ``run.json`` content (with ``packages``)."""
+def write_article(run_dir: Path, record: dict, synthetic: bool, repo: Path = REPO, *, article: str = "index.qmd",
+                  notebooks: tuple[str, ...] | None = None, note: str | None = None) -> None:
+    """Copy the article (``index.qmd``, or ``validation.qmd`` for ``tace validate``) into
+    ``run_dir`` as ``index.qmd`` and write its generated parts. ``record`` is the run's
+    ``run.json`` content (with ``packages``); ``notebooks`` the executed notebooks the
+    Quarto project lists (default: those of ``_quarto.yml``); ``note`` a sentence the
+    article states under its abstract (e.g. that the outcomes are made up)."""
     run_dir = Path(run_dir)
-    source = (repo / "index.qmd").read_text(encoding="utf-8")
+    source = (repo / article).read_text(encoding="utf-8")
+    if note:
+        source = re.sub(r"\n---\n", lambda m: f"\n---\n\n**Note on the data.** {note}\n", source, count=1)
     if synthetic:
         source = re.sub(r'^title: "(.*)"$', lambda m: f'title: "{SYNTHETIC_LABEL}: {m.group(1)}"', source,
                         count=1, flags=re.MULTILINE)
     atomic_write_text(run_dir / "index.qmd", source)
-    shutil.copyfile(repo / "_quarto.yml", run_dir / "_quarto.yml")
+    project = (repo / "_quarto.yml").read_text(encoding="utf-8")
+    if notebooks is not None:
+        config = yaml.safe_load(project)
+        config["manuscript"]["notebooks"] = [f"analysis/{n}" for n in notebooks]
+        project = ("# Written by tace validate from the repository's _quarto.yml.\n"
+                   + yaml.safe_dump(config, sort_keys=False))
+    atomic_write_text(run_dir / "_quarto.yml", project)
     sections = {m.group(2): m.group(1) for m in re.finditer(r"^#{1,6}\s+(.*?)\s*\{#([a-z0-9-]+)\}", source, re.MULTILINE)}
     generated = run_dir / "_generated"
     generated.mkdir(exist_ok=True)
     atomic_write_text(generated / "environment.qmd", _environment(record))
     atomic_write_text(generated / "provenance.qmd", _provenance(run_dir, synthetic))
-    atomic_write_text(generated / "tripod.qmd", _tripod(sections))
+    atomic_write_text(generated / "tripod.qmd", _tripod(sections, validation=article != "index.qmd"))

@@ -1,0 +1,130 @@
+"""``tace validate``: the frozen models on a new cohort, without retraining and without the
+development data.
+
+Stages: open the bundle (every file's sha256 checked), check the cohort against the data
+contract (every problem at once), score it, run the validation notebooks (01 cohort, 05
+discrimination, 06 calibration, 07 survival where follow-up is present, 09 external
+validation: development comparison, case mix, sample size, updating, subgroups), and render
+the validation article. Every patient of the cohort is a validation patient: rows labelled
+``train``, ``test`` or ``internal`` are analysed as ``external`` (their label is kept as
+``source_cohort``); ``followup`` rows stay the survival cohort. As ``tace report``, the run
+folder appears only when every stage succeeded; the bundle and the cohort are only read.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+
+from .. import __version__
+from ..cohort import Cohort, load_cohort
+from ..io import atomic_directory, atomic_write_text, sha256_file
+from ..models import predict_cohort, read_bundle
+from .article import write_article
+from .notebooks import run_notebook
+from .provenance import git_commit
+from .render import render_report
+
+__all__ = ["VALIDATION_NOTEBOOKS", "ValidationResult", "run_validation"]
+
+#: The notebooks of a validation run, in order (09 reads the bundle's development summary).
+VALIDATION_NOTEBOOKS = ("01_cohort.ipynb", "05_discrimination.ipynb", "06_calibration_utility.ipynb",
+                        "07_survival.ipynb", "09_external_validation.ipynb")
+
+OUTCOME_COLUMNS = ["patient_id", "cohort", "nonresponse", "os_months", "os_event", "age", "sex", "bclc",
+                   "tumor_number", "tumor_size_cm", "afp_ng_ml", "child_pugh"]
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What a validation run produced."""
+
+    out: Path
+    cohort: Cohort
+    n_patients: int
+    report: Path
+    renderer: str
+    stages_done: tuple[str, ...]
+
+
+def _as_validation(cohort_column: pd.Series) -> pd.Series:
+    return cohort_column.where(cohort_column == "followup", "external")
+
+
+def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int | None = None, n_jobs: int = -1,
+                   console: Console | None = None, cache_dir: Path | None = None, renderer: str = "auto",
+                   note: str | None = None, device: str | None = None) -> ValidationResult:
+    """Validate the bundle in ``models`` on the cohort of ``manifest`` into ``out``.
+
+    Parameters
+    ----------
+    models
+        The frozen bundle (or a ``tace train`` output folder holding ``bundle/``).
+    manifest
+        The validation cohort's manifest; read, never copied or changed.
+    out
+        The run folder (replaced only when the run succeeds).
+    note
+        A sentence the report states about the data (e.g. that the outcomes are made up).
+    """
+    console = console or Console(stderr=True)
+    done: list[str] = []
+    console.rule("[bold]1. The frozen bundle (sha256 of every file)")
+    bundle = read_bundle(models)
+    profile = bundle.manifest["profile"]
+    console.print(f"Bundle {bundle.folder}: profile {profile['name']}, developed on "
+                  f"{bundle.manifest['training_cohort']['n']} patients")
+    console.rule("[bold]2. Cohort check (data contract)")
+    checked = load_cohort(manifest, mask_label=mask_label, n_jobs=max(n_jobs, 1), progress=True)
+    with atomic_directory(out, overwrite=True) as tmp:
+        copy = tmp / "models" / "bundle"
+        shutil.copytree(bundle.folder, copy)  # the report carries the models it validated
+        done += ["bundle verified", "cohort check"]
+        console.rule("[bold]3. Scores from the frozen bundle")
+        scores = predict_cohort(copy, checked, cache_dir=cache_dir, n_jobs=n_jobs, progress=True, device=device)
+        scores["cohort"] = _as_validation(scores["cohort"])
+        atomic_write_text(tmp / "scores.csv", scores.to_csv(index=False, float_format="%.6g"))
+        table = checked.table
+        outcomes = table[OUTCOME_COLUMNS + [c for c in ("site", "scanner") if c in table]].copy()
+        outcomes.insert(2, "source_cohort", outcomes["cohort"])
+        outcomes["cohort"] = _as_validation(outcomes["cohort"])
+        atomic_write_text(tmp / "outcomes.csv", outcomes.to_csv(index=False))
+        done.append("scores")
+        for i, name in enumerate(VALIDATION_NOTEBOOKS, start=4):
+            console.rule(f"[bold]{i}. Notebook {name} (papermill)")
+            run_notebook(name, tmp, profile["name"])
+            done.append(f"notebook {name}")
+        from ..models.bundle import package_versions
+
+        record = {
+            "kind": "external validation (tace validate)",
+            "tace_version": __version__,
+            "git_commit": git_commit(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "packages": package_versions(),
+            "profile": profile,
+            "data_source": "user cohort" + (f" ({note})" if note else ""),
+            "manifest": str(Path(manifest).resolve()),
+            "manifest_sha256": checked.sha256,
+            "bundle": str(bundle.folder.resolve()),
+            "bundle_sha256": sha256_file(bundle.folder / "manifest.json"),
+            "bundle_training_n": bundle.manifest["training_cohort"]["n"],
+            "stages_done": done,
+        }
+        console.rule(f"[bold]{len(VALIDATION_NOTEBOOKS) + 4}. The validation article (TRIPOD+AI)")
+        write_article(tmp, record, synthetic=False, article="validation.qmd", notebooks=VALIDATION_NOTEBOOKS,
+                      note=note)
+        rendered = render_report(tmp, renderer)
+        done.append(f"article rendered ({rendered.renderer})")
+        record["report"] = str(rendered.path.relative_to(tmp))
+        record["renderer"] = rendered.renderer
+        atomic_write_text(tmp / "run.json", json.dumps(record, indent=2) + "\n")
+    return ValidationResult(Path(out), checked, len(scores), Path(out) / record["report"], rendered.renderer,
+                            tuple(done))
