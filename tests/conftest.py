@@ -58,6 +58,26 @@ def smoke_twin(tmp_path_factory, smoke_profile) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def radiomics_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("radiomics-cache")
+
+
+@pytest.fixture(scope="session")
+def trained(smoke_twin, smoke_profile, radiomics_cache, tmp_path_factory):
+    """The smoke bundle, trained once per session on the smoke twin: (cohort, TrainResult)."""
+    from rich.console import Console
+
+    from tace.cohort import load_cohort
+    from tace.models import train_models
+
+    cohort = load_cohort(smoke_twin / "manifest.csv")
+    out = tmp_path_factory.mktemp("trained") / "models"
+    result = train_models(cohort, smoke_profile, out, cache_dir=radiomics_cache, n_jobs=2,
+                          progress=False, console=Console(quiet=True))
+    return cohort, result
+
+
 class SmallCohort:
     """A few twin patients copied to a folder of their own, to be broken by a test."""
 

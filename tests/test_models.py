@@ -27,20 +27,6 @@ def _hashes(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-@pytest.fixture(scope="session")
-def radiomics_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("radiomics-cache")
-
-
-@pytest.fixture(scope="session")
-def trained(smoke_twin, smoke_profile, radiomics_cache, tmp_path_factory):
-    cohort = load_cohort(smoke_twin / "manifest.csv")
-    out = tmp_path_factory.mktemp("trained") / "models"
-    result = train_models(cohort, smoke_profile, out, cache_dir=radiomics_cache, n_jobs=2,
-                          progress=False, console=QUIET)
-    return cohort, result
-
-
 def test_training_writes_a_bundle_and_a_training_record(trained):
     _, result = trained
     assert sorted(p.name for p in result.bundle.iterdir()) == [

@@ -9,9 +9,12 @@ import nbformat
 import pytest
 
 from tace.report.notebooks import ANALYSIS_DIR, NOTEBOOKS, NotebookError, run_notebook
+from tace.report.validation import VALIDATION_NOTEBOOKS
+
+ALL = sorted(set(NOTEBOOKS) | set(VALIDATION_NOTEBOOKS))
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", ALL)
 def test_notebook_is_committed_without_outputs_and_takes_only_run_dir_and_profile(name):
     nb = nbformat.read(ANALYSIS_DIR / name, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]

@@ -1,0 +1,201 @@
+"""`tace validate`: the frozen smoke bundle on cohorts it has never seen, through the real
+CLI (PyRadiomics, torch, papermill kernels, the fallback renderer)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+from bs4 import BeautifulSoup
+
+from tace.cohort.synthetic import INTERNAL_SCANNERS, Scanner, generate_twin
+from tace.cohort.synthetic.model import TwinModel
+from tace.report.article import load_checklist
+from tace.stats import roc_auc
+from tests.conftest import tree_digest
+from tests.test_cli import tace
+
+#: A third site whose scanner differs from both development and the first external site.
+SCANNER_C = Scanner("C-3T", "C", (0.9, 0.9, 1.1), 0.7, -20.0, 0.08, 0.30, 1.0)
+
+
+def _validate(bundle: Path, manifest: Path, out: Path, cache: Path, *extra: str):
+    return tace("validate", "--models", str(bundle), "--cohort", str(manifest), "--out", str(out), "--jobs", "2",
+                "--renderer", "fallback", *extra, cache=cache)
+
+
+@pytest.fixture(scope="module")
+def second_twin(tmp_path_factory, smoke_profile):
+    """Another digital twin: another seed, and its external patients on scanner C."""
+    out = tmp_path_factory.mktemp("twin2") / "twin"
+    model = TwinModel(internal_scanners=INTERNAL_SCANNERS, external_scanners=(SCANNER_C,))
+    generate_twin(out, smoke_profile.synthetic, seed=99, n_jobs=2, model=model)
+    return out
+
+
+@pytest.fixture(scope="module")
+def validated(trained, second_twin, radiomics_cache, tmp_path_factory):
+    _, result = trained
+    before = {"bundle": tree_digest(result.bundle), "cohort": tree_digest(second_twin)}
+    out = tmp_path_factory.mktemp("validate") / "run"
+    run = _validate(result.bundle, second_twin / "manifest.csv", out, radiomics_cache)
+    assert run.returncode == 0, run.stderr
+    return out, run, result, before
+
+
+def test_a_second_twin_validates_end_to_end_and_the_report_has_every_part(validated):
+    out, run, _, _ = validated
+    assert f"Report (fallback): {out / 'report.html'}" in run.stdout.replace("\n", "")
+    record = json.loads((out / "run.json").read_text())
+    assert record["kind"].startswith("external validation")
+    page = BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser")
+    for fig in ("fig-flow", "fig-roc-external", "fig-calibration-external", "fig-dca-external", "fig-casemix",
+                "fig-km-dlr"):
+        assert page.find("figure", id=fig) is not None, fig
+    for tab in ("tab-validation-performance", "tab-casemix", "tab-lp-relatedness", "tab-sample-size", "tab-updating",
+                "tab-subgroups", "tab-auc", "tab-calibration", "tab-cox"):
+        assert page.find(id=tab).find("table") is not None, tab
+        assert (out / "figures" / f"{tab}.csv").is_file() and (out / "figures" / f"{tab}.json").is_file()
+    assert "Quarto was not used" in page.get_text()
+
+
+def test_the_bundle_and_the_cohort_are_never_modified(validated, second_twin):
+    _, _, result, before = validated
+    assert tree_digest(result.bundle) == before["bundle"]
+    assert tree_digest(second_twin) == before["cohort"]
+
+
+def test_every_patient_is_validated_and_the_auc_is_recomputable_from_the_scores(validated, second_twin):
+    out, _, result, _ = validated
+    scores = pd.read_csv(out / "scores.csv")
+    outcomes = pd.read_csv(out / "outcomes.csv")
+    assert len(scores) == len(pd.read_csv(second_twin / "manifest.csv"))
+    assert set(scores["cohort"]) == {"external", "followup"}
+    assert set(outcomes["source_cohort"]) == {"train", "test", "external", "followup"}
+    data = scores.merge(outcomes[["patient_id", "nonresponse"]], on="patient_id").dropna(subset=["nonresponse"])
+    perf = pd.read_csv(out / "figures" / "tab-validation-performance.csv").set_index("model")
+    manifest = json.loads((result.bundle / "manifest.json").read_text())
+    for model in ("clinical", "radiomics", "dcnn", "dlr"):
+        expected = roc_auc(data["nonresponse"].astype(bool).to_numpy(), data[model].to_numpy()).estimate
+        assert perf.loc[model, "validation_auc"] == pytest.approx(expected, rel=1e-5)
+        dev = manifest["development_summary"]["oof_performance"][model]["auc"]
+        assert perf.loc[model, "development_auc_oof"] == pytest.approx(dev, rel=1e-5)
+
+
+def test_case_mix_sample_size_updating_and_subgroups_are_reported(validated):
+    out, _, _, _ = validated
+    casemix = pd.read_csv(out / "figures" / "tab-casemix.csv")
+    assert set(casemix["predictor"]) == {"age", "sex", "bclc", "tumor_number", "tumor_size_cm", "afp_ng_ml",
+                                         "child_pugh"}
+    size = pd.read_csv(out / "figures" / "tab-sample-size.csv")
+    assert list(size["criterion"]) == ["O/E", "calibration slope", "C-statistic"]
+    updating = pd.read_csv(out / "figures" / "tab-updating.csv")
+    assert set(updating["update"]) == {"as is", "recalibration-in-the-large", "logistic recalibration"}
+    subgroups = pd.read_csv(out / "figures" / "tab-subgroups.csv")
+    assert {"site", "scanner", "bclc"} <= set(subgroups["subgroup"])
+    assert "C" in set(subgroups.loc[subgroups["subgroup"] == "site", "level"])  # the new scanner's site
+    text = BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser").get_text()
+    assert "reproducibility" in text or "transportability" in text
+    assert "WARNING: the cohort" in text  # a smoke-sized cohort is too small, and the report says so
+
+
+def test_the_validation_checklist_marks_development_items_not_applicable(validated):
+    out, _, _, _ = validated
+    page = BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser")
+    rows = {tr.find_all("td")[0].get_text(): tr.find_all("td") for tr in
+            page.find(id="sec-tripod").find_next("table").find_all("tr")[1:]}
+    for item in load_checklist()["items"]:
+        cells = rows[item["id"]]
+        if item.get("development_only"):
+            assert cells[3].get_text() == "not applicable", item["id"]
+        elif item["status"] == "reported":
+            anchor = cells[4].find("a")["href"].lstrip("#")
+            assert page.find(id=anchor) is not None, f"item {item['id']}: {anchor}"
+
+
+def test_a_cohort_where_everyone_has_the_same_outcome_gets_a_report_saying_what_could_not_be_done(
+        trained, small_cohort, radiomics_cache, tmp_path):
+    _, result = trained
+    for row in small_cohort.rows:
+        if row["cohort"] != "followup":
+            row["mrecist"] = "SD"  # everyone a non-responder
+    small_cohort.write()
+    out = tmp_path / "run"
+    run = _validate(result.bundle, small_cohort.manifest, out, radiomics_cache)
+    assert run.returncode == 0, run.stderr
+    text = BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser").get_text()
+    assert "Not done: discrimination (AUC, DeLong) (every assessed patient has the same outcome (non-response))" in text
+    assert "fig-roc-external: not produced in this run" in text
+
+
+def test_a_broken_cohort_exits_one_names_the_patient_and_writes_nothing(trained, small_cohort, tmp_path):
+    _, result = trained
+    small_cohort.rows[2]["bclc"] = "C"
+    small_cohort.write()
+    out = tmp_path / "run"
+    run = _validate(result.bundle, small_cohort.manifest, out, tmp_path / "cache")
+    assert run.returncode == 1
+    assert f"patient_id {small_cohort.rows[2]['patient_id']}, column bclc: unknown category 'C'" in run.stderr
+    assert not out.exists()
+
+
+def test_a_mask_label_absent_from_the_masks_is_a_clear_error(trained, small_cohort, tmp_path):
+    _, result = trained
+    run = _validate(result.bundle, small_cohort.manifest, tmp_path / "run", tmp_path / "cache", "--mask-label", "7")
+    assert run.returncode == 1
+    assert "label 7" in run.stderr and small_cohort.rows[0]["patient_id"] in run.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_image_in_another_orientation_than_its_mask_is_a_clear_error(trained, small_cohort, tmp_path):
+    _, result = trained
+    row = small_cohort.rows[0]
+    image = sitk.ReadImage(str(small_cohort.root / row["image"]))
+    image.SetDirection((-1, 0, 0, 0, -1, 0, 0, 0, 1))  # LPS flipped in-plane: another orientation
+    sitk.WriteImage(image, str(small_cohort.root / row["image"]))
+    run = _validate(result.bundle, small_cohort.manifest, tmp_path / "run", tmp_path / "cache")
+    assert run.returncode == 1
+    assert f"patient_id {row['patient_id']}" in run.stderr and "direction" in run.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_tampered_bundle_is_refused_before_anything_is_read(trained, small_cohort, tmp_path):
+    _, result = trained
+    bundle = tmp_path / "bundle"
+    shutil.copytree(result.bundle, bundle)
+    with (bundle / "fusion.json").open("a") as fh:
+        fh.write(" ")
+    run = _validate(bundle, small_cohort.manifest, tmp_path / "run", tmp_path / "cache")
+    assert run.returncode == 1
+    assert "fusion.json: sha256" in run.stderr and "altered or corrupted" in run.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_real_scanner_cases_with_made_up_outcomes_run_through_scoring(trained, refcases, tmp_path):
+    """The PyRadiomics reference cases (brain, breast MRI and a phantom; ../shared/refdata) in a
+    manifest whose clinical values and outcomes are made up: the report says so."""
+    _, result = trained
+    rows = [("brain1", "PR", "", 60, "M"), ("brain2", "SD", "", 55, "F"), ("breast1", "PD", "", 48, "F"),
+            ("prostate_phantom", "CR", "8", 70, "M")]
+    manifest = tmp_path / "manifest.csv"
+    with manifest.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["patient_id", "cohort", "image", "mask", "mask_label", "age", "sex", "bclc", "tumor_number",
+                         "tumor_size_cm", "afp_ng_ml", "child_pugh", "mrecist", "os_months", "os_event"])
+        for k, (case, mrecist, label, age, sex) in enumerate(rows):
+            writer.writerow([f"ref-{k + 1}", "external", refcases / f"{case}_image.nrrd", refcases / f"{case}_label.nrrd",
+                             label, age, sex, "AB"[k % 2], 1, 4.0 + k, 20.0 * (k + 1), "A", mrecist, "", ""])
+    note = "real scanner images (PyRadiomics test cases) with made-up clinical values and outcomes"
+    out = tmp_path / "run"
+    run = tace("validate", "--models", str(result.bundle), "--cohort", str(manifest), "--out", str(out),
+               "--jobs", "2", "--renderer", "fallback", "--note", note, cache=tmp_path / "cache")
+    assert run.returncode == 0, run.stderr
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == 4 and scores[["clinical", "radiomics", "dcnn", "dlr"]].notna().all().all()
+    text = BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser").get_text()
+    assert f"Note on the data. {note}" in text
