@@ -37,8 +37,11 @@ def run_notebook(name: str, run_dir: Path, profile: str, *, kernel: str = "pytho
     out = Path(run_dir) / "analysis" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
+        # the kernel's log level: ipykernel warns on every start that its local TCP channel is
+        # unencrypted, which is noise on the user's terminal; its errors still show
         pm.execute_notebook(str(source), str(out), parameters={"run_dir": ".", "profile": profile},
-                            kernel_name=kernel, progress_bar=False, cwd=str(run_dir))
+                            kernel_name=kernel, progress_bar=False, cwd=str(run_dir),
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except PapermillExecutionError as exc:
         raise NotebookError(f"notebook {name} failed in cell {exc.cell_index} (execution count "
                             f"{exc.exec_count}): {exc.ename}: {exc.evalue}") from None
