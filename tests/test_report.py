@@ -192,3 +192,15 @@ def test_the_same_seed_gives_identical_metrics_and_tables(report_run):
     for name in tables:
         assert (again / "figures" / name).read_bytes() == (out / "figures" / name).read_bytes(), name
     assert (again / "scores.csv").read_bytes() == (out / "scores.csv").read_bytes()
+
+
+@pytest.mark.parametrize("item, message", [
+    ({"id": "1", "topic": "Title", "text": "t", "status": "done"}, "has status 'done'"),
+    ({"id": "1", "topic": "Title", "text": "t", "status": "reported"}, "names no section"),
+    ({"id": "1", "topic": "Title", "text": "t", "status": "not reported"}, "gives no reason"),
+])
+def test_a_checklist_item_without_a_place_or_a_reason_is_refused(tmp_path, item, message):
+    path = tmp_path / "checklist.yaml"
+    path.write_text(yaml.safe_dump({"source": "s", "items": [item]}))
+    with pytest.raises(ValueError, match=message):
+        load_checklist(path)
