@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tace.cohort.synthetic.model import TwinModel
 from tace.report.article import load_checklist
 from tace.stats import roc_auc
 from tests.conftest import tree_digest
+from tests.test_cohort_contract import CORPUS
 from tests.test_cli import tace
 
 #: A third site whose scanner differs from both development and the first external site.
@@ -199,3 +201,25 @@ def test_real_scanner_cases_with_made_up_outcomes_run_through_scoring(trained, r
     assert len(scores) == 4 and scores[["clinical", "radiomics", "dcnn", "dlr"]].notna().all().all()
     text = BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser").get_text()
     assert f"Note on the data. {note}" in text
+
+
+@pytest.mark.parametrize("case", list(CORPUS), ids=list(CORPUS))
+def test_every_malformed_manifest_of_the_contract_corpus_stops_validation_before_anything_is_written(
+        trained, small_cohort, tmp_path, case):
+    """The data contract's corpus (tests/test_cohort_contract.py) through `run_validation`: the
+    same one clear problem, and no run folder."""
+    from rich.console import Console
+
+    from tace.cohort import CohortError
+    from tace.report import run_validation
+
+    _, result = trained
+    mutate, row_index, column, pattern = CORPUS[case]
+    mutate(small_cohort)
+    manifest = small_cohort.write()
+    out = tmp_path / "run"
+    with pytest.raises(CohortError) as caught:
+        run_validation(result.bundle, manifest, out, n_jobs=1, console=Console(quiet=True))
+    (problem,) = caught.value.problems
+    assert problem.column == column and re.search(pattern, problem.message), problem.message
+    assert not out.exists()
