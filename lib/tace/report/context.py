@@ -12,7 +12,7 @@ from pathlib import Path
 from ..profiles import Profile, load_profile
 from .provenance import Provenance
 
-__all__ = ["SYNTHETIC_LABEL", "RunContext", "number", "open_run"]
+__all__ = ["SYNTHETIC_LABEL", "RunContext", "number", "open_run", "table_view"]
 
 #: How every figure and the title say that the digital twin is the data source.
 SYNTHETIC_LABEL = "SYNTHETIC DATA (digital twin)"
@@ -79,3 +79,26 @@ def number(value: float, key: str | None = None, fmt: str = ".2f") -> str:
     shown = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
     key_attr = f' data-key="{html.escape(key)}"' if key else ""
     return f'<span class="metric"{key_attr} data-value="{value!r}">{shown}</span>'
+
+
+def _cell_text(value, digits: int) -> str:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if math.isnan(value):
+            return ""
+        if 0 < abs(value) < 10 ** -digits:
+            return f"{value:.1e}"  # e.g. a small p-value, not a bare 0
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "" if value is None else str(value)
+
+
+def table_view(table, digits: int = 3):
+    """A table as the report shows it: numbers to ``digits`` decimals (trailing zeros and
+    pandas' row index dropped, tiny values in scientific notation), missing values blank.
+    The CSV saved beside it keeps full precision.
+
+    >>> import pandas as pd
+    >>> html = table_view(pd.DataFrame({"auc": [0.73333, 1.0], "p": [0.00004, float("nan")]}))._repr_html_()
+    >>> "0.733" in html and ">1<" in html and "4.0e-05" in html
+    True
+    """
+    return table.style.hide(axis="index").format(lambda v: _cell_text(v, digits))
