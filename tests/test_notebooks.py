@@ -3,7 +3,6 @@ and run by papermill with failures named."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import nbformat
 import pytest

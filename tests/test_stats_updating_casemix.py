@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import expit, logit
+from scipy.special import expit
 
 from tace.stats import calibration, roc_auc
 from tace.stats.casemix import lp_relatedness, smd_from_summary

@@ -41,6 +41,7 @@ def _cell(text: str) -> str:
 
 def _tripod(sections: dict[str, str], validation: bool) -> str:
     data = load_checklist()
+    places = {**sections, "sec-title": "title", "sec-abstract": "abstract"}
     lines = [f"Source: {data['source']} Each item: reported (with the section that reports it), not "
              "applicable, or not reported (with the reason).", "",
              "| Item | Topic | Recommendation (paraphrased) | Status | Where, or why not |",
@@ -52,8 +53,10 @@ def _tripod(sections: dict[str, str], validation: bool) -> str:
             continue
         if item["status"] == "reported":
             where = item["where"]
-            target = sections.get(where, "title" if where == "sec-title" else "abstract")
-            place = f"[{_cell(target)}](#{where})"
+            if where not in places:
+                raise ValueError(f"{TRIPOD_FILE.name}: item {item['id']} is reported in {where!r}, which the "
+                                 f"article has no section for; expected one of {', '.join(sorted(places))}")
+            place = f"[{_cell(places[where])}](#{where})"
         else:
             place = _cell(item["reason"])
         lines.append(f"| {item['id']} | {_cell(item['topic'])} | {_cell(item['text'])} | {item['status']} | {place} |")

@@ -6,24 +6,19 @@ only when every stage succeeded, so a failed run never leaves a report looking c
 
 from __future__ import annotations
 
-import json
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
 
-from .. import __version__
 from ..cohort import Cohort, load_cohort, summarize
 from ..cohort.synthetic import generate_twin
 from ..io import atomic_directory
 from ..models import predict_cohort, train_models
 from ..profiles import Profile
-from .article import write_article
-from .notebooks import NOTEBOOKS, run_notebook
-from .provenance import git_commit
-from .render import render_report
+from .notebooks import NOTEBOOKS
+from .stages import OUTCOME_COLUMNS, publish, read_auc_table, run_environment, run_notebooks
 
 __all__ = ["RunResult", "run_report"]
 
@@ -37,28 +32,9 @@ class RunResult:
     synthetic: bool
     cohort: Cohort
     stages_done: tuple[str, ...]
-    discrimination: pd.DataFrame
+    discrimination: pd.DataFrame  # notebook 05's AUCs (DeLong), as the report shows them
     report: Path
     renderer: str
-
-
-def discrimination_table(scores: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """AUC with DeLong 95% CI of each model in each cohort with outcomes."""
-    from ..models import SCORE_COLUMNS
-    from ..stats import roc_auc
-
-    merged = scores.merge(table[["patient_id", "nonresponse"]], on="patient_id")
-    rows = []
-    for cohort_name in ("train", "test", "external"):
-        part = merged[(merged["cohort"] == cohort_name) & merged["nonresponse"].notna()]
-        y = part["nonresponse"].astype(bool)
-        if len(part) < 2 or y.all() or not y.any():
-            continue
-        for model in SCORE_COLUMNS:
-            est = roc_auc(y.to_numpy(), part[model].to_numpy())
-            rows.append({"cohort": cohort_name, "model": model, "n": est.n, "events": est.n_events,
-                         "auc": est.estimate, "ci_low": est.ci_low, "ci_high": est.ci_high, "method": est.method})
-    return pd.DataFrame(rows)
 
 
 def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_jobs: int = -1,
@@ -111,24 +87,12 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         console.rule("[bold]4. Scores of every patient from the frozen bundle")
         scores = predict_cohort(trained.bundle, checked, cache_dir=cache_dir, n_jobs=n_jobs, progress=True)
         scores.to_csv(tmp / "scores.csv", index=False, float_format="%.6g")
-        auc = discrimination_table(scores, checked.table)
-        auc.to_csv(tmp / "discrimination.csv", index=False)
-        done.append("scores and AUCs (DeLong)")
-        outcomes = checked.table[["patient_id", "cohort", "nonresponse", "os_months", "os_event", "age", "sex",
-                                  "bclc", "tumor_number", "tumor_size_cm", "afp_ng_ml", "child_pugh"]]
-        outcomes.to_csv(tmp / "outcomes.csv", index=False)
-        for i, name in enumerate(NOTEBOOKS, start=5):
-            console.rule(f"[bold]{i}. Notebook {name} (papermill)")
-            run_notebook(name, tmp, profile_name)
-            done.append(f"notebook {name}")
-        from ..models.bundle import package_versions
-
+        checked.table[OUTCOME_COLUMNS].to_csv(tmp / "outcomes.csv", index=False)
+        done.append("scores")
+        done += run_notebooks(NOTEBOOKS, tmp, profile_name, console, first_stage=5)
+        auc = read_auc_table(tmp)
         record = {
-            "tace_version": __version__,
-            "git_commit": git_commit(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "packages": package_versions(),
+            **run_environment(),
             "profile": profile.model_dump(mode="json"),
             "data_source": "synthetic (digital twin)" if cohort is None else "user cohort",
             "manifest": str(manifest.relative_to(tmp)) if cohort is None else str(Path(cohort).resolve()),
@@ -136,12 +100,7 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
             "stages_done": done,
         }
         console.rule(f"[bold]{len(NOTEBOOKS) + 5}. The article (TRIPOD+AI report)")
-        write_article(tmp, record, synthetic=cohort is None)
-        rendered = render_report(tmp, renderer)
-        done.append(f"article rendered ({rendered.renderer})")
-        record["report"] = str(rendered.path.relative_to(tmp))
-        record["renderer"] = rendered.renderer
-        (tmp / "run.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        rendered = publish(tmp, record, renderer, synthetic=cohort is None)
     final_manifest = out / "cohort" / "manifest.csv" if cohort is None else Path(cohort)
-    return RunResult(Path(out), final_manifest, cohort is None, checked, tuple(done), auc,
+    return RunResult(Path(out), final_manifest, cohort is None, checked, tuple(record["stages_done"]), auc,
                      Path(out) / record["report"], rendered.renderer)

@@ -13,7 +13,6 @@ citations; only what this article uses.
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import re

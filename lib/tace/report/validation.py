@@ -13,8 +13,6 @@ folder appears only when every stage succeeded; the bundle and the cohort are on
 
 from __future__ import annotations
 
-import json
-import platform
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,24 +20,16 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from .. import __version__
 from ..cohort import Cohort, load_cohort
 from ..io import atomic_directory, atomic_write_text, sha256_file
 from ..models import predict_cohort, read_bundle
-from .article import write_article
-from .notebooks import run_notebook
-from .provenance import git_commit
-from .render import render_report
+from .stages import OUTCOME_COLUMNS, publish, run_environment, run_notebooks
 
 __all__ = ["VALIDATION_NOTEBOOKS", "ValidationResult", "run_validation"]
 
 #: The notebooks of a validation run, in order (09 reads the bundle's development summary).
 VALIDATION_NOTEBOOKS = ("01_cohort.ipynb", "05_discrimination.ipynb", "06_calibration_utility.ipynb",
                         "07_survival.ipynb", "09_external_validation.ipynb")
-
-OUTCOME_COLUMNS = ["patient_id", "cohort", "nonresponse", "os_months", "os_event", "age", "sex", "bclc",
-                   "tumor_number", "tumor_size_cm", "afp_ng_ml", "child_pugh"]
-
 
 @dataclass(frozen=True)
 class ValidationResult:
@@ -96,19 +86,10 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
         outcomes["cohort"] = _as_validation(outcomes["cohort"])
         atomic_write_text(tmp / "outcomes.csv", outcomes.to_csv(index=False))
         done.append("scores")
-        for i, name in enumerate(VALIDATION_NOTEBOOKS, start=4):
-            console.rule(f"[bold]{i}. Notebook {name} (papermill)")
-            run_notebook(name, tmp, profile["name"])
-            done.append(f"notebook {name}")
-        from ..models.bundle import package_versions
-
+        done += run_notebooks(VALIDATION_NOTEBOOKS, tmp, profile["name"], console, first_stage=4)
         record = {
             "kind": "external validation (tace validate)",
-            "tace_version": __version__,
-            "git_commit": git_commit(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "packages": package_versions(),
+            **run_environment(),
             "profile": profile,
             "data_source": "user cohort" + (f" ({note})" if note else ""),
             "manifest": str(Path(manifest).resolve()),
@@ -119,12 +100,7 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
             "stages_done": done,
         }
         console.rule(f"[bold]{len(VALIDATION_NOTEBOOKS) + 4}. The validation article (TRIPOD+AI)")
-        write_article(tmp, record, synthetic=False, article="validation.qmd", notebooks=VALIDATION_NOTEBOOKS,
-                      note=note)
-        rendered = render_report(tmp, renderer)
-        done.append(f"article rendered ({rendered.renderer})")
-        record["report"] = str(rendered.path.relative_to(tmp))
-        record["renderer"] = rendered.renderer
-        atomic_write_text(tmp / "run.json", json.dumps(record, indent=2) + "\n")
+        rendered = publish(tmp, record, renderer, synthetic=False, article="validation.qmd",
+                           notebooks=VALIDATION_NOTEBOOKS, note=note)
     return ValidationResult(Path(out), checked, len(scores), Path(out) / record["report"], rendered.renderer,
-                            tuple(done))
+                            tuple(record["stages_done"]))

@@ -1,0 +1,64 @@
+"""The stages that `tace report` and `tace validate` share: the outcomes table the notebooks
+read, running the notebooks, the run's environment record, and writing and rendering the
+article with ``run.json``."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+
+from .. import __version__
+from ..io import atomic_write_text
+from .article import write_article
+from .notebooks import run_notebook
+from .provenance import git_commit
+from .render import Rendered, render_report
+
+__all__ = ["OUTCOME_COLUMNS", "publish", "read_auc_table", "run_environment", "run_notebooks"]
+
+#: The columns of ``outcomes.csv``: what the notebooks need besides the scores.
+OUTCOME_COLUMNS = ["patient_id", "cohort", "nonresponse", "os_months", "os_event", "age", "sex", "bclc",
+                   "tumor_number", "tumor_size_cm", "afp_ng_ml", "child_pugh"]
+
+
+def run_notebooks(names, run_dir: Path, profile: str, console: Console, first_stage: int) -> list[str]:
+    """Run the notebooks in order, a numbered stage each; return the stages done."""
+    done = []
+    for i, name in enumerate(names, start=first_stage):
+        console.rule(f"[bold]{i}. Notebook {name} (papermill)")
+        run_notebook(name, run_dir, profile)
+        done.append(f"notebook {name}")
+    return done
+
+
+def run_environment() -> dict:
+    """What ran: tace's version and commit, Python, the platform and the package versions."""
+    from ..models.bundle import package_versions
+
+    return {"tace_version": __version__, "git_commit": git_commit(), "python": platform.python_version(),
+            "platform": platform.platform(), "packages": package_versions()}
+
+
+def publish(run_dir: Path, record: dict, renderer: str, **article) -> Rendered:
+    """Write the article (``write_article``'s keyword arguments), render it, and write
+    ``run.json`` with the report's path and renderer added to ``record``."""
+    write_article(run_dir, record, **article)
+    rendered = render_report(run_dir, renderer)
+    record["stages_done"].append(f"article rendered ({rendered.renderer})")
+    record["report"] = str(rendered.path.relative_to(run_dir))
+    record["renderer"] = rendered.renderer
+    atomic_write_text(run_dir / "run.json", json.dumps(record, indent=2) + "\n")
+    return rendered
+
+
+def read_auc_table(run_dir: Path) -> pd.DataFrame:
+    """The AUCs (DeLong 95% CI) that notebook 05 computed: ``cohort``, ``model``, ``auc``,
+    ``ci_low``, ``ci_high``; empty when no cohort had both outcomes."""
+    path = Path(run_dir) / "figures" / "tab-auc.csv"
+    if not path.is_file():
+        return pd.DataFrame(columns=["cohort", "model", "auc", "ci_low", "ci_high"])
+    return pd.read_csv(path).rename(columns={"delong_ci_low": "ci_low", "delong_ci_high": "ci_high"})
