@@ -195,3 +195,104 @@ def test_augmentation_is_seeded_and_keeps_the_batch_shape():
     identity = AugmentSpec(flip=False, rotate_deg=0, scale=0, translate=0, intensity=0)
     torch.testing.assert_close(augment_batch(x, identity, torch.Generator().manual_seed(0)), x,
                                atol=1e-5, rtol=0)
+
+
+def test_fusion_applied_to_refitted_models_follows_their_scale_not_the_fold_models():
+    """The defect of the old fusion: fitted on the fold models' out-of-fold logits, applied to
+    the refitted models' raw logits. A refitted DCNN whose logits sit 3 units higher (more
+    optimisation steps) then shifted every DLR score. Standardising each model by its own
+    training-set logits removes that shift: the same patients get the same fused scores."""
+    from scipy.special import expit
+
+    from tace.models.fusion import FusionModel
+
+    rng = np.random.default_rng(7)
+    y = rng.random(200) < 0.45
+    lp_dcnn = rng.normal(0, 1, 200) + 0.8 * y
+    lp_rad = rng.normal(0, 1, 200) + 0.5 * y
+    oof = FusionModel.fit(expit(lp_dcnn), expit(lp_rad), y)
+    on_oof = oof.predict_proba(expit(lp_dcnn), expit(lp_rad))
+    assert abs(on_oof.mean() - y.mean()) < 1e-6  # logistic MLE with an intercept
+    refitted_dcnn, refitted_rad = expit(3 + 2 * lp_dcnn), expit(lp_rad - 1)  # another scale, same ranking
+    naive = oof.predict_proba(refitted_dcnn, refitted_rad)
+    assert abs(naive.mean() - y.mean()) > 0.1  # applying the OOF fit as is: the defect
+    bundled = oof.for_models(refitted_dcnn, refitted_rad)
+    np.testing.assert_allclose(bundled.predict_proba(refitted_dcnn, refitted_rad), on_oof, rtol=1e-9)
+
+
+def test_dlr_of_the_smoke_bundle_on_its_training_patients_is_within_0_1_of_the_observed_rate(trained,
+                                                                                            radiomics_cache):
+    cohort, result = trained
+    train = cohort.table[cohort.table["cohort"] == "train"]
+    scores = predict_cohort(result.bundle, cohort, n_jobs=1, cache_dir=radiomics_cache)
+    dlr = scores.set_index("patient_id").loc[train["patient_id"], "dlr"]
+    rate = train["nonresponse"].astype(float).mean()
+    assert abs(dlr.mean() - rate) < 0.1, (dlr.mean(), rate)
+    citl = read_bundle(result.bundle).manifest["development_summary"]["calibration_in_the_large"]["dlr"]
+    assert citl["mean_bundle"] == pytest.approx(dlr.mean(), abs=1e-9)
+    assert citl["observed_rate"] == pytest.approx(rate)
+
+
+@pytest.mark.slow
+def test_dlr_of_the_default_bundle_on_its_training_patients_is_within_0_1_of_the_observed_rate(tmp_path):
+    """The default profile's twin and models (a few minutes on two cores)."""
+    from rich.console import Console
+
+    from tace.cohort import load_cohort
+    from tace.cohort.synthetic import generate_twin
+    from tace.models import train_models
+    from tace.profiles import load_profile
+
+    profile = load_profile("default")
+    generate_twin(tmp_path / "twin", profile.synthetic, profile.seed, n_jobs=2)
+    cohort = load_cohort(tmp_path / "twin" / "manifest.csv", n_jobs=2)
+    result = train_models(cohort, profile, tmp_path / "models", cache_dir=tmp_path / "cache", n_jobs=2,
+                          progress=False, console=Console(quiet=True))
+    citl = read_bundle(result.bundle).manifest["development_summary"]["calibration_in_the_large"]["dlr"]
+    assert abs(citl["mean_bundle"] - citl["observed_rate"]) < 0.1, citl
+    assert abs(citl["mean_oof"] - citl["observed_rate"]) < 1e-6  # the out-of-fold fit itself
+
+
+def test_mask_label_chosen_on_the_command_line_reaches_radiomics_and_crops(trained, small_cohort, radiomics_cache,
+                                                                          tmp_path):
+    """A two-label mask (2: the tumour, 1: another lesion) scored with ``--mask-label 2`` gives
+    exactly the scores of the same mask with label 1 erased; with ``--mask-label 1`` it does not."""
+    import SimpleITK as sitk
+
+    from tests.test_cli import tace
+
+    _, result = trained
+    root = small_cohort.root
+    (root / "erased").mkdir()
+    for r in small_cohort.rows:
+        mask = sitk.ReadImage(str(root / r["mask"]))
+        arr = sitk.GetArrayFromImage(mask)
+        two = np.where(arr != 0, 2, 0).astype(np.uint8)
+        z, y, x = np.nonzero(arr == 0)
+        far = np.argmax((z - np.nonzero(arr)[0].mean()) ** 2 + (y - np.nonzero(arr)[1].mean()) ** 2)
+        zz, yy, xx = z[far], y[far], x[far]
+        two[max(zz - 1, 0):zz + 2, max(yy - 4, 0):yy + 4, max(xx - 4, 0):xx + 4][
+            arr[max(zz - 1, 0):zz + 2, max(yy - 4, 0):yy + 4, max(xx - 4, 0):xx + 4] == 0] = 1
+        assert set(np.unique(two)) == {0, 1, 2}
+        for folder, values in ((root / r["mask"], two), (root / "erased" / Path(r["mask"]).name,
+                                                           np.where(two == 2, 2, 0).astype(np.uint8))):
+            img = sitk.GetImageFromArray(values)
+            img.CopyInformation(mask)
+            sitk.WriteImage(img, str(folder))
+    erased_rows = [dict(r, mask=f"erased/{Path(r['mask']).name}") for r in small_cohort.rows]
+    small_cohort.write()
+    small_cohort.rows = erased_rows
+    small_cohort.manifest.rename(root / "two_labels.csv")
+    erased = small_cohort.write()
+
+    def scores(manifest, *extra):
+        out = tmp_path / f"scores-{len(list(tmp_path.glob('scores-*')))}.csv"
+        run = tace("predict", "--models", str(result.bundle), "--cohort", str(manifest), "--out", str(out),
+                   "--jobs", "1", *extra, cache=radiomics_cache)
+        assert run.returncode == 0, run.stderr[-2000:]
+        return pd.read_csv(out)
+
+    chosen = scores(root / "two_labels.csv", "--mask-label", "2")
+    pd.testing.assert_frame_equal(chosen, scores(erased))
+    other = scores(root / "two_labels.csv", "--mask-label", "1")
+    assert not np.allclose(other[["radiomics", "dcnn"]], chosen[["radiomics", "dcnn"]])

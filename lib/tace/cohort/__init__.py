@@ -7,7 +7,7 @@ row and every file and raises one :class:`CohortError` that lists all problems.
 
 from .imageio import Geometry, GeometryTolerance, ImageReadError, read_image
 from .images import check_image_pair, tumour_mask
-from .manifest import Cohort, load_cohort
+from .manifest import Cohort, load_cohort, tumour_labels
 from .problems import CohortError, Problem
 from .schema import COLUMNS, NONRESPONSE_CATEGORIES, REQUIRED_COLUMNS, CohortName, ManifestRow
 from .split import split_internal
@@ -31,5 +31,6 @@ __all__ = [
     "read_image",
     "split_internal",
     "summarize",
+    "tumour_labels",
     "tumour_mask",
 ]

@@ -20,7 +20,7 @@ from .images import PairCheck, check_image_pair
 from .problems import CohortError, Problem
 from .schema import COLUMNS, EXPECTED, REQUIRED_COLUMNS, CohortName, ManifestRow
 
-__all__ = ["Cohort", "load_cohort"]
+__all__ = ["Cohort", "load_cohort", "tumour_labels"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,9 @@ class Cohort:
         Hash of the manifest's bytes (for provenance).
     table
         One row per patient in manifest order: the contract's columns, typed; ``image`` and
-        ``mask`` as absolute paths; ``nonresponse`` (True for SD/PD, missing without
+        ``mask`` as absolute paths; ``mask_label``, the tumour's label in the mask as resolved
+        once for every consumer (the row's own value, else ``mask_label`` below, else the
+        mask's single label); ``nonresponse`` (True for SD/PD, missing without
         mRECIST); ``roi_voxels`` and ``roi_volume_ml`` of the tumour mask (missing when
         images were not checked); and any extra columns as text.
     mask_label
@@ -196,8 +198,20 @@ def _check_files(base: Path, records: list[_Record], valid: dict[int, ManifestRo
     return checks, problems
 
 
+def _tumour_label(row_label: int | None, mask_label: int | None, check: PairCheck | None) -> int | None:
+    """The one label that marks this patient's tumour: the row's ``mask_label``, else the
+    cohort's ``--mask-label``, else the single label the mask holds (None when unchecked)."""
+    if row_label:
+        return int(row_label)
+    if mask_label is not None:
+        return int(mask_label)
+    if check is not None and len(check.labels) == 1:
+        return int(check.labels[0])
+    return None
+
+
 def _build_table(base: Path, records: list[_Record], valid: dict[int, ManifestRow],
-                 checks: dict[int, PairCheck], header: list[str]) -> pd.DataFrame:
+                 checks: dict[int, PairCheck], header: list[str], mask_label: int | None) -> pd.DataFrame:
     known = [c.name for c in COLUMNS]
     extra = [h for h in header if h not in known]
     rows = []
@@ -209,6 +223,7 @@ def _build_table(base: Path, records: list[_Record], valid: dict[int, ManifestRo
         row["mask"] = str((base / model.mask).resolve())
         row["nonresponse"] = model.nonresponse
         check = checks.get(i)
+        row["mask_label"] = _tumour_label(model.mask_label, mask_label, check)
         row["roi_voxels"] = check.roi_voxels if check else None
         row["roi_volume_ml"] = check.roi_volume_ml if check else None
         row.update({h: rec.values[h] for h in extra})
@@ -285,4 +300,11 @@ def load_cohort(manifest: Path | str, *, mask_label: int | None = None,
         problems.sort(key=lambda p: (p.row if p.row is not None else 0))
         raise CohortError(path, problems)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Cohort(path, digest, _build_table(base, records, valid, checks, header), mask_label)
+    return Cohort(path, digest, _build_table(base, records, valid, checks, header, mask_label), mask_label)
+
+
+def tumour_labels(table: pd.DataFrame) -> list[int | None]:
+    """Each patient's tumour label as :func:`load_cohort` resolved it (the ``mask_label``
+    column of ``Cohort.table``; None: any non-zero voxel of an unchecked mask). Every
+    consumer of a mask (radiomics, crops, Grad-CAM) reads it from here."""
+    return [None if pd.isna(v) else int(v) for v in table["mask_label"]]

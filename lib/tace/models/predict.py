@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..cohort import Cohort
+from ..cohort import Cohort, tumour_labels
 from ..features.crops import CropSpec, make_crops
 from ..features.radiomics import RadiomicsCase, default_cache_dir, extract_radiomics
 from .bundle import read_bundle
@@ -15,7 +15,6 @@ from .clinical import ClinicalModel
 from .dcnn import DCNN
 from .fusion import FusionModel
 from .radiomics_model import RadiomicsModel
-from .train import mask_labels
 
 __all__ = ["SCORE_COLUMNS", "predict_cohort"]
 
@@ -35,7 +34,7 @@ def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None
     bundle = read_bundle(models)
     m = bundle.manifest
     table = cohort.table
-    labels = mask_labels(table)
+    labels = tumour_labels(table)
     clinical = ClinicalModel.load(bundle.path("clinical.json"))
     radiomics = RadiomicsModel.load(bundle.folder)
     fusion = FusionModel.load(bundle.path("fusion.json"))

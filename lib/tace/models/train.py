@@ -26,7 +26,7 @@ import pandas as pd
 from scipy.special import logit
 from rich.console import Console
 
-from ..cohort import Cohort, CohortName, split_internal
+from ..cohort import Cohort, CohortName, split_internal, tumour_labels
 from ..determinism import set_determinism
 from ..features.crops import CropSpec, make_crops
 from ..features.radiomics import RadiomicsCase, default_cache_dir, extract_radiomics, load_radiomics_params
@@ -40,7 +40,7 @@ from .dcnn import DCNN, AugmentSpec, TrainSpec
 from .fusion import FusionModel
 from .radiomics_model import RadiomicsModel, RadiomicsSpec
 
-__all__ = ["TrainResult", "mask_labels", "train_models", "training_table"]
+__all__ = ["TrainResult", "train_models", "training_table"]
 
 _SCORES = ("clinical", "radiomics", "dcnn", "dlr")
 
@@ -88,11 +88,6 @@ def _specs(profile: Profile) -> tuple[RadiomicsSpec, CropSpec, TrainSpec]:
     return rspec, cspec, tspec
 
 
-def mask_labels(table: pd.DataFrame) -> list[int | None]:
-    """Each patient's tumour label from the ``mask_label`` column (None: any non-zero voxel)."""
-    return [None if pd.isna(v) else int(v) for v in table["mask_label"]]
-
-
 def _crops_of(crops: np.ndarray, owner: np.ndarray, patients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The crops of some patients, their owners renumbered 0..len(patients)-1 in that order."""
     keep = np.isin(owner, patients)
@@ -101,8 +96,10 @@ def _crops_of(crops: np.ndarray, owner: np.ndarray, patients: np.ndarray) -> tup
     return crops[keep], renumber[owner[keep]]
 
 
-def _summary(train: pd.DataFrame, oof: pd.DataFrame) -> dict:
-    """Training-cohort statistics for later case-mix comparison (no patient-level data)."""
+def _summary(train: pd.DataFrame, oof: pd.DataFrame, fitted: pd.DataFrame) -> dict:
+    """Training-cohort statistics for later case-mix comparison (no patient-level data).
+
+    ``oof``: out-of-fold predictions; ``fitted``: the bundle's models on the same patients."""
     x = encode_clinical(train)
     out = {"n": int(len(train)), "nonresponse_rate": float(train["nonresponse"].mean()), "predictors": {}}
     for v in CLINICAL_VARIABLES:
@@ -119,6 +116,11 @@ def _summary(train: pd.DataFrame, oof: pd.DataFrame) -> dict:
     out["oof_performance"] = {s: {"auc": roc_auc(y, oof[s].to_numpy(float)).estimate,
                                   "lp_mean": float(lp[s].mean()), "lp_sd": float(lp[s].std(ddof=1))}
                               for s in _SCORES}
+    # calibration-in-the-large on the training patients: mean predicted risk beside the
+    # observed rate, out-of-fold and from the bundle's own models (in-sample)
+    out["calibration_in_the_large"] = {
+        s: {"observed_rate": float(y.mean()), "mean_oof": float(oof[s].mean()),
+            "mean_bundle": float(fitted[s].mean())} for s in _SCORES}
     return out
 
 
@@ -133,7 +135,7 @@ def _write_gradcam(dcnn: DCNN, cohort: Cohort, seed: int, cspec: CropSpec, folde
     table = _split_table(cohort, seed)
     pick = table[table["cohort"] == "test"]
     pick = (pick if len(pick) else table[table["cohort"] == "train"]).head(n)
-    crops, owner = make_crops(list(pick["image"]), list(pick["mask"]), cspec, mask_labels(pick))
+    crops, owner = make_crops(list(pick["image"]), list(pick["mask"]), cspec, tumour_labels(pick))
     first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # each patient's largest slice
     crops = crops[first]
     maps, prob = gradcam_maps(dcnn, crops)
@@ -165,7 +167,7 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     rspec, cspec, tspec = _specs(profile)
     params = load_radiomics_params(profile.radiomics.params_path)
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
-    labels = mask_labels(train)
+    labels = tumour_labels(train)
 
     console.rule(f"[bold]Training on {len(train)} patients ({int(y.sum())} non-responders), profile {profile.name}")
     clinical = ClinicalModel.fit(train, y, p_threshold=profile.clinical.p_threshold)
@@ -208,8 +210,17 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         fold_net = DCNN(device=device)
         fold_net.fit(*_crops_of(crops, owner, tr), y[tr], tspec, fold_seed)
         oof.loc[va, "dcnn"] = fold_net.predict_patients(*_crops_of(crops, owner, va), len(va))
-    fusion = FusionModel.fit(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy(), y)
-    oof["dlr"] = fusion.predict_proba(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy())
+    oof_fusion = FusionModel.fit(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy(), y)
+    oof["dlr"] = oof_fusion.predict_proba(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy())
+    # the bundle applies the fusion to the models refitted on every training patient: each
+    # standardised by its own logits on those patients (see tace.models.fusion)
+    fitted = pd.DataFrame({"nonresponse": y.astype(int), "clinical": clinical.predict_proba(train),
+                           "radiomics": radiomics.predict_proba(original),
+                           "dcnn": dcnn.predict_patients(crops, owner, len(train))})
+    fusion = oof_fusion.for_models(fitted["dcnn"].to_numpy(), fitted["radiomics"].to_numpy())
+    fitted["dlr"] = fusion.predict_proba(fitted["dcnn"].to_numpy(), fitted["radiomics"].to_numpy())
+    console.print(f"DLR on the training patients: mean {fitted['dlr'].mean():.3f} (bundle's models), "
+                  f"{oof['dlr'].mean():.3f} (out-of-fold); observed non-response rate {y.mean():.3f}")
     thresholds = {s: youden_threshold(y, oof[s].to_numpy()) for s in _SCORES}
 
     fingerprint_rows = train.drop(columns=["image", "mask"]).to_dict(orient="records")
@@ -229,11 +240,12 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
                  "margin_mm": cspec.margin_mm, "normalisation": "per patient, 1st-99th percentile"},
                  "training": {"epochs": tspec.epochs, "batch_size": tspec.batch_size, "lr": tspec.lr,
                               "weight_decay": tspec.weight_decay}},
-        "fusion": {"terms": ["intercept", "logit_dcnn", "logit_radiomics"], "coefficients": list(fusion.coefficients),
-                   "fitted_on": f"{profile.fusion.folds}-fold out-of-fold training predictions"},
+        "fusion": {**fusion.to_dict(),
+                   "fitted_on": f"{profile.fusion.folds}-fold out-of-fold training predictions, each model's "
+                                "logit standardised by its mean and SD on the training patients"},
         "thresholds": {"youden": thresholds, "dlr_survival_cutoff": thresholds["dlr"],
                        "fixed_on": f"{profile.fusion.folds}-fold out-of-fold training predictions"},
-        "development_summary": _summary(train, oof),
+        "development_summary": _summary(train, oof, fitted),
     }
 
     with atomic_directory(out, overwrite=True) as tmp:
@@ -256,6 +268,8 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         pd.DataFrame({"epoch": history.epoch, "loss": history.loss, "lr": history.lr}).to_csv(
             record / "dcnn_history.csv", index=False)
         oof.to_csv(record / "oof_predictions.csv", index=False)
+        fitted.insert(0, "patient_id", train["patient_id"])
+        fitted.to_csv(record / "fitted_predictions.csv", index=False)
         (record / "summary.json").write_text(json.dumps({
             "n_train": int(len(train)), "n_features_extracted": int(original.shape[1]),
             "n_robust": len(robust), "n_uncorrelated": len(radiomics.uncorrelated),

@@ -130,6 +130,15 @@ def _links(run_dir: Path, notebook: str, label: str, kind: str) -> tuple[str, di
     return '<div class="prov">' + " &middot; ".join(parts) + "</div>", sidecar
 
 
+def _missing(label: str, notebook: str, outputs: list, md) -> str:
+    """What stands in for a figure or table the run did not make: the reason its cell gave."""
+    reason = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs
+                     if isinstance(o.get("data", {}).get("text/markdown", ""), str))
+    reason = md.render(reason) if reason.strip() else f"<p>{label}: not produced in this run.</p>"
+    return (f'<div class="missing" id="{label}">{reason}<div class="prov">see <a href="{html.escape(notebook)}">'
+            f'notebook {html.escape(Path(notebook).name)}, cell {label}</a></div></div>')
+
+
 def _embed(run_dir: Path, notebooks: _Notebooks, notebook: str, label: str, numbers: dict[str, int]) -> str:
     cell = notebooks.cell(notebook, label)
     outputs = [o for o in cell["outputs"] if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
@@ -142,7 +151,7 @@ def _embed(run_dir: Path, notebooks: _Notebooks, notebook: str, label: str, numb
     if kind == "figure":
         png = next((o["data"]["image/png"] for o in outputs if "image/png" in o.get("data", {})), None)
         if png is None:
-            return f'<p class="missing" id="{label}">{label}: not produced in this run (see {html.escape(notebook)}).</p>'
+            return _missing(label, notebook, outputs, md)
         caption = sidecar.get("caption") or cell["options"].get("fig-cap", "")
         alt = sidecar.get("alt") or cell["options"].get("fig-alt", caption)
         data = png if isinstance(png, str) else "".join(png)
@@ -151,7 +160,7 @@ def _embed(run_dir: Path, notebooks: _Notebooks, notebook: str, label: str, numb
                 "</figure>")
     table = next((o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})), None)
     if table is None or not sidecar:
-        return f'<p class="missing" id="{label}">{label}: not produced in this run (see {html.escape(notebook)}).</p>'
+        return _missing(label, notebook, outputs, md)
     table = table if isinstance(table, str) else "".join(table)
     return (f'<div class="tablewrap" id="{label}"><div class="caption"><strong>Table {numbers[label]}:</strong> '
             f'{html.escape(sidecar["caption"])}</div>{table}{links}</div>')
