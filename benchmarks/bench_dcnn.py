@@ -27,7 +27,8 @@ import time
 import torch
 
 from tace.determinism import set_determinism
-from tace.models.dcnn import AugmentSpec, build_resnet50, make_optimizer, training_step
+from tace.models.dcnn import build_resnet50, make_optimizer, training_step
+from tace.profiles import AugmentSettings
 
 GPU_BATCH = {64: 1024, 112: 512, 224: 256}
 
@@ -45,7 +46,7 @@ def throughput(size: int, batch: int, device: str, compile_: bool, seconds: floa
     step_fn = torch.compile(model, dynamic=False, mode=mode) if compile_ else model
     opt = make_optimizer(model, 1e-4, 1e-4, cuda)
     gen = torch.Generator(device=device).manual_seed(0)
-    steps = {"real": training_step(step_fn, opt, None, AugmentSpec(), gen, cuda, compile_augment=compile_),
+    steps = {"real": training_step(step_fn, opt, None, AugmentSettings(), gen, cuda, compile_augment=compile_),
              "bare": training_step(step_fn, opt, None, None, gen, cuda)}
     x = torch.randn(batch, 3, size, size, device=device)
     y = (torch.rand(batch, device=device) > 0.5).float()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every GPU check of the project in one run: the CUDA tests and the DCNN training benchmark.
-# Needs python3 with torch, torchvision, numpy, safetensors and pytest; the rest of the stack
-# is not imported.
+# Needs python3 with torch, torchvision, numpy, safetensors, pydantic, pyyaml and pytest (the
+# DCNN's settings are the profile's schema); the rest of the stack is not imported.
 #
 #     bash benchmarks/gpu_checks.sh [OUTDIR] [PART ...]
 #

@@ -27,11 +27,12 @@ def _toy_set(n_patients: int = 32, size: int = 64):
 def test_dcnn_trains_on_cuda_with_bf16_channels_last_and_fused_adamw():
     import torch
 
-    from tace.models.dcnn import DCNN, TrainSpec
+    from tace.models.dcnn import DCNN
+    from tace.profiles import DCNNSettings
 
     crops, owner, y = _toy_set()
     net = DCNN(device="cuda")
-    history = net.fit(crops, owner, y, TrainSpec(epochs=3, batch_size=16), seed=0)
+    history = net.fit(crops, owner, y, DCNNSettings(input_size=32, epochs=3, batch_size=16), seed=0)
     assert all(np.isfinite(history.loss))
     assert history.loss[-1] < history.loss[0]
     param = next(net.model.parameters())
@@ -43,7 +44,8 @@ def test_dcnn_trains_on_cuda_with_bf16_channels_last_and_fused_adamw():
 
 def test_cuda_training_repeats_exactly_under_set_determinism():
     from tace.determinism import set_determinism
-    from tace.models.dcnn import DCNN, TrainSpec
+    from tace.models.dcnn import DCNN
+    from tace.profiles import DCNNSettings
 
     import torch
 
@@ -57,7 +59,7 @@ def test_cuda_training_repeats_exactly_under_set_determinism():
                 # A few CUDA backward kernels (adaptive average pooling) have no deterministic
                 # version and torch warns; the assertions below say whether it mattered.
                 warnings.simplefilter("ignore", UserWarning)
-                history = net.fit(crops, owner, y, TrainSpec(epochs=2, batch_size=16), seed=7)
+                history = net.fit(crops, owner, y, DCNNSettings(input_size=32, epochs=2, batch_size=16), seed=7)
             runs.append((history.loss, net.predict_patients(crops, owner, 32)))
     finally:
         torch.use_deterministic_algorithms(False)
@@ -66,11 +68,12 @@ def test_cuda_training_repeats_exactly_under_set_determinism():
 
 
 def test_a_bundle_trained_on_cuda_predicts_the_same_on_the_cpu(tmp_path):
-    from tace.models.dcnn import DCNN, TrainSpec
+    from tace.models.dcnn import DCNN
+    from tace.profiles import DCNNSettings
 
     crops, owner, y = _toy_set()
     net = DCNN(device="cuda")
-    net.fit(crops, owner, y, TrainSpec(epochs=1, batch_size=16), seed=0)
+    net.fit(crops, owner, y, DCNNSettings(input_size=32, epochs=1, batch_size=16), seed=0)
     net.save(tmp_path / "dcnn.safetensors")
     gpu = net.predict_patients(crops, owner, 32)
     cpu = DCNN.load(tmp_path / "dcnn.safetensors", device="cpu").predict_patients(crops, owner, 32)

@@ -185,14 +185,15 @@ def test_gradcam_maps_are_normalised_and_follow_the_prediction(trained):
 def test_augmentation_is_seeded_and_keeps_the_batch_shape():
     import torch
 
-    from tace.models.dcnn import AugmentSpec, augment_batch
+    from tace.models.dcnn import augment_batch
+    from tace.profiles import AugmentSettings
 
     x = torch.rand(6, 3, 32, 32)
-    a = augment_batch(x, AugmentSpec(), torch.Generator().manual_seed(3))
-    b = augment_batch(x, AugmentSpec(), torch.Generator().manual_seed(3))
-    c = augment_batch(x, AugmentSpec(), torch.Generator().manual_seed(4))
+    a = augment_batch(x, AugmentSettings(), torch.Generator().manual_seed(3))
+    b = augment_batch(x, AugmentSettings(), torch.Generator().manual_seed(3))
+    c = augment_batch(x, AugmentSettings(), torch.Generator().manual_seed(4))
     assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
-    identity = AugmentSpec(flip=False, rotate_deg=0, scale=0, translate=0, intensity=0)
+    identity = AugmentSettings(flip=False, rotate_deg=0, scale=0, translate=0, intensity=0)
     torch.testing.assert_close(augment_batch(x, identity, torch.Generator().manual_seed(0)), x,
                                atol=1e-5, rtol=0)
 
@@ -296,3 +297,45 @@ def test_mask_label_chosen_on_the_command_line_reaches_radiomics_and_crops(train
     pd.testing.assert_frame_equal(chosen, scores(erased))
     other = scores(root / "two_labels.csv", "--mask-label", "1")
     assert not np.allclose(other[["radiomics", "dcnn"]], chosen[["radiomics", "dcnn"]])
+
+
+def test_epoch_loss_is_the_mean_over_the_crops_trained_on_not_over_skipped_ones():
+    """Three crops in batches of two: the last batch of one is skipped (BatchNorm needs two), so
+    the epoch's loss is the first batch's loss, not two thirds of it. With identity
+    augmentation the batch's loss is recomputed from the untrained model."""
+    import copy
+
+    import torch
+    import torch.nn.functional as F
+
+    from tace.models.dcnn import DCNN, build_resnet50
+    from tace.profiles import AugmentSettings, DCNNSettings
+
+    torch.manual_seed(0)
+    crops = np.random.default_rng(0).normal(size=(3, 3, 32, 32)).astype(np.float32)
+    y = np.array([1.0, 0.0, 1.0])
+    net = DCNN(build_resnet50(), device="cpu")
+    before = copy.deepcopy(net.model).train()
+    spec = DCNNSettings(input_size=32, epochs=1, batch_size=2, augment=AugmentSettings(
+        flip=False, rotate_deg=0, scale=0, translate=0, intensity=0))
+    history = net.fit(crops, np.arange(3), y, spec, seed=11)
+    idx = torch.randperm(3, generator=torch.Generator().manual_seed(11))[:2]
+    with torch.no_grad():
+        logits = before(torch.as_tensor(crops)[idx]).squeeze(1)
+    expected = F.binary_cross_entropy_with_logits(logits, torch.as_tensor(y, dtype=torch.float32)[idx]).item()
+    assert history.loss[0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_missing_robust_feature_is_named_not_a_bare_key_error(trained, radiomics_cache):
+    from tace.features.radiomics import RadiomicsCase, extract_radiomics
+
+    cohort, result = trained
+    model = result.models["radiomics"]
+    unselected = next(f for f in model.robust_features if f not in model.selected)
+    test = cohort.table[cohort.table["cohort"] == "test"].head(2)
+    feats = extract_radiomics([RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), r.mask_label)
+                               for r in test.itertuples()],
+                              read_bundle(result.bundle).manifest["radiomics"]["pyradiomics_params"],
+                              cache_dir=radiomics_cache).droplevel("perturbation")
+    with pytest.raises(ValueError, match=rf"1 radiomics feature\(s\) the model needs are missing.*{unselected}"):
+        model.predict_proba(feats.drop(columns=[unselected]))

@@ -11,6 +11,7 @@ tace report        regenerate the paper report (twin by default, or your cohort)
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +27,69 @@ _err = Console(stderr=True)
 _out = Console()
 
 
+class _Jobs(click.ParamType):
+    """--jobs: -1 (all cores) or a positive number of workers."""
+
+    name = "jobs"
+
+    def convert(self, value, param, ctx):
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a whole number; expected -1 (all cores) or a positive number", param, ctx)
+        if n == 0 or n < -1:
+            self.fail(f"{n}; expected -1 (all cores) or a positive number of workers", param, ctx)
+        return n
+
+
+JOBS = _Jobs()
+
+
+def _device(ctx, param, value: str | None) -> str | None:
+    """--device: a torch device this machine has, checked before any work."""
+    if value is None:
+        return None
+    import torch
+
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, ValueError):
+        raise click.BadParameter(f"{value!r} is not a torch device; expected cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (dev.index is not None and dev.index >= count):
+            raise click.BadParameter(f"{value!r}: this machine has {count} CUDA device(s); expected cpu"
+                                     + (f" or cuda:0..cuda:{count - 1}" if count else ""))
+    elif dev.type != "cpu":
+        raise click.BadParameter(f"{value!r}: tace trains and scores on cpu or cuda; expected one of those")
+    return value
+
+
+def _check_out(out: Path, *protected: Path) -> None:
+    """Refuse an --out that tace must not write, before any work (see tace.io.check_out_folder)."""
+    from .io import OutFolderError, check_out_folder
+
+    try:
+        check_out_folder(out, protected=tuple(protected))
+    except OutFolderError as exc:
+        raise click.BadParameter(str(exc), param_hint="--out") from None
+
+
+def _on_sigterm(signum, frame) -> None:
+    # the same clean-up as Ctrl-C: context managers remove temporary folders on the way out
+    raise KeyboardInterrupt
+
+
+def _stop_workers() -> None:
+    """Stop joblib's worker processes (they would otherwise outlive an interrupted run)."""
+    try:
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=False, kill_workers=True)
+    except Exception:  # noqa: BLE001 - best effort on the way out
+        pass
+
+
 def _profile(name: str):
     try:
         return load_profile(name)
@@ -37,6 +101,12 @@ def _exit_with(error: CohortError) -> None:
     """Print every problem of a cohort, as written, and exit 1."""
     _err.print(str(error), markup=False, highlight=False, soft_wrap=True)
     sys.exit(1)
+
+
+def warn_cohort(cohort, console: Console = _err) -> None:
+    """Print what the cohort check allowed but a person should look at."""
+    for text in cohort.warnings:
+        console.print(f"[bold yellow]Warning[/]: {text}", highlight=False)
 
 
 def _print_summary(cohort) -> None:
@@ -86,7 +156,11 @@ Every command has --help. All data made by `tace synth` are synthetic.
 @click.group(help=_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tace")
 def main() -> None:
-    pass
+    import atexit
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    atexit.register(_stop_workers)
 
 
 @main.command("synth")
@@ -96,7 +170,7 @@ def main() -> None:
               help=f"Cohort size and voxel grid: {', '.join(available_profiles())}, or a YAML path.")
 @click.option("--seed", type=int, default=None, help="Seed of every random step [default: the profile's].")
 @click.option("--preview", is_flag=True, help="Also write preview.png: a few patients' tumour slices.")
-@click.option("--jobs", "n_jobs", type=int, default=-1, show_default=True,
+@click.option("--jobs", "n_jobs", type=JOBS, default=-1, show_default=True,
               help="Parallel worker processes (-1: all cores).")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --out (only once the new one is complete).")
 def synth(out: Path, profile: str, seed: int | None, preview: bool, n_jobs: int, overwrite: bool) -> None:
@@ -114,12 +188,14 @@ def synth(out: Path, profile: str, seed: int | None, preview: bool, n_jobs: int,
     """
     from .cohort.synthetic import generate_twin
 
+    from .io import OutFolderError
+
     prof = _profile(profile)
     try:
         twin = generate_twin(out, prof.synthetic, prof.seed if seed is None else seed,
                              n_jobs=n_jobs, overwrite=overwrite, progress=True, preview=preview)
-    except FileExistsError as exc:
-        raise click.UsageError(str(exc)) from None
+    except OutFolderError as exc:
+        raise click.BadParameter(str(exc), param_hint="--out") from None
     counts = ", ".join(f"{k} {v}" for k, v in twin.counts.items())
     _out.print(f"Wrote the digital twin (synthetic data, profile {prof.name}): {counts}")
     _out.print(f"Manifest: {twin.manifest}")
@@ -132,7 +208,7 @@ def synth(out: Path, profile: str, seed: int | None, preview: bool, n_jobs: int,
 @click.option("--mask-label", type=click.IntRange(min=1), default=None,
               help="Mask label that marks the tumour (default: any non-zero voxel of a "
                    "single-label mask; a mask_label column overrides it per patient).")
-@click.option("--jobs", "n_jobs", type=int, default=1, show_default=True,
+@click.option("--jobs", "n_jobs", type=JOBS, default=1, show_default=True,
               help="Parallel workers for reading images (-1: all cores).")
 def check_cohort(manifest: Path, mask_label: int | None, n_jobs: int) -> None:
     """Check a cohort manifest and its images against the data contract.
@@ -146,6 +222,7 @@ def check_cohort(manifest: Path, mask_label: int | None, n_jobs: int) -> None:
         cohort = load_cohort(manifest, mask_label=mask_label, n_jobs=n_jobs, progress=True)
     except CohortError as exc:
         _exit_with(exc)
+    warn_cohort(cohort)
     _print_summary(cohort)
     _out.print(f"[bold green]OK[/]: {manifest} satisfies the data contract.")
 
@@ -157,9 +234,10 @@ def _model_options(command):
                      help="Mask label that marks the tumour (see check-cohort)."),
         click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
                      help="Radiomics cache [default: $TACE_CACHE or ~/.cache/tace/radiomics]."),
-        click.option("--jobs", "n_jobs", type=int, default=-1, show_default=True,
+        click.option("--jobs", "n_jobs", type=JOBS, default=-1, show_default=True,
                      help="Parallel workers for feature extraction (-1: all cores)."),
-        click.option("--device", default=None, help="torch device [default: cuda when present, else cpu]."),
+        click.option("--device", default=None, callback=_device,
+                     help="torch device: cpu, cuda or cuda:N [default: cuda when present, else cpu]."),
     )):
         command = option(command)
     return command
@@ -188,8 +266,10 @@ def train(manifest: Path, profile: str, out: Path, mask_label: int | None, cache
     from .models import train_models
 
     prof = _profile(profile)
+    _check_out(out, manifest.parent)
     try:
         cohort = load_cohort(manifest, mask_label=mask_label, n_jobs=max(n_jobs, 1), progress=True)
+        warn_cohort(cohort)
         result = train_models(cohort, prof, out, cache_dir=cache_dir, n_jobs=n_jobs, console=_err,
                               device=device)
     except CohortError as exc:
@@ -217,8 +297,14 @@ def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cac
     from .io import atomic_write_text
     from .models import BundleError, predict_cohort
 
+    target = Path(os.path.realpath(out))
+    if target.is_dir() or target == Path(os.path.realpath(manifest)) or target.is_relative_to(
+            Path(os.path.realpath(models))):
+        raise click.BadParameter(f"{out} is a folder, the cohort's manifest or inside the bundle; expected a new "
+                                 "CSV file apart from the inputs, which tace only reads", param_hint="--out")
     try:
         cohort = load_cohort(manifest, mask_label=mask_label, n_jobs=max(n_jobs, 1), progress=True)
+        warn_cohort(cohort)
         scores = predict_cohort(models, cohort, cache_dir=cache_dir, n_jobs=n_jobs, progress=True,
                                 device=device)
     except CohortError as exc:
@@ -236,7 +322,7 @@ def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cac
               help="Your cohort manifest (default: generate the digital twin).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Run folder [default: reports/<profile>]; replaced only when the run succeeds.")
-@click.option("--jobs", "n_jobs", type=int, default=-1, show_default=True,
+@click.option("--jobs", "n_jobs", type=JOBS, default=-1, show_default=True,
               help="Parallel workers (-1: all cores).")
 @click.option("--renderer", type=click.Choice(["auto", "quarto", "fallback"]), default="auto", show_default=True,
               help="auto: Quarto when `quarto` is on PATH, else the fallback (one self-contained HTML file).")
@@ -255,9 +341,9 @@ def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int, ren
 
     prof = _profile(profile)
     out = out or Path("reports") / prof.name
+    _check_out(out, *([cohort.parent] if cohort else []))
     try:
-        result = run_report(prof, out, cohort=cohort, n_jobs=n_jobs, console=_err,
-                            profile_name=profile, renderer=renderer)
+        result = run_report(prof, out, cohort=cohort, n_jobs=n_jobs, console=_err, renderer=renderer)
     except CohortError as exc:
         _exit_with(exc)
     except (ValueError, NotebookError, RenderError) as exc:
@@ -305,6 +391,7 @@ def validate(models: Path, manifest: Path, out: Path, note: str | None, renderer
     from .report import RenderError, run_validation
     from .report.notebooks import NotebookError
 
+    _check_out(out, manifest.parent, models)
     try:
         result = run_validation(models, manifest, out, mask_label=mask_label, n_jobs=n_jobs, console=_err,
                                 cache_dir=cache_dir, renderer=renderer, note=note, device=device)

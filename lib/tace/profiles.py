@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
-__all__ = ["PARAMS_DIR", "ClinicalSettings", "DCNNSettings", "FusionSettings", "Profile", "ProfileError",
-           "RadiomicsSettings", "SyntheticSpec", "available_profiles", "load_profile"]
+__all__ = ["PARAMS_DIR", "RUN_PROFILE", "ClinicalSettings", "DCNNSettings", "FusionSettings", "Profile",
+           "ProfileError", "RadiomicsSettings", "SyntheticSpec", "available_profiles", "load_profile",
+           "profile_from_dict", "read_stored_profile", "write_profile"]
 
 #: Where the named profiles live: ``analysis/params`` of the source tree the package runs from.
 PARAMS_DIR = Path(__file__).resolve().parents[2] / "analysis" / "params"
@@ -133,7 +134,12 @@ class Profile(_Frozen):
     deviations_from_paper: tuple[str, ...] = ()
 
     @model_validator(mode="after")
-    def _files_exist(self) -> Profile:
+    def _files_exist(self, info: ValidationInfo) -> Profile:
+        if (info.context or {}).get("stored"):
+            # a profile stored by a run or a bundle: its files were checked when it ran, and
+            # the notebooks and tace validate need neither file (the bundle holds the
+            # PyRadiomics parameters themselves), which may not exist on this machine
+            return self
         if not self.radiomics.params_path.is_file():
             raise ValueError(f"radiomics.params: {self.radiomics.params_path} not found; expected a "
                              "PyRadiomics parameter file in analysis/params/")
@@ -141,6 +147,10 @@ class Profile(_Frozen):
             raise ValueError(f"dcnn.pretrained: {self.dcnn.pretrained} not found; expected a local "
                              "safetensors file of ResNet50 ImageNet weights")
         return self
+
+
+#: The resolved profile of a run, in its run folder: what the notebooks and every later step read.
+RUN_PROFILE = "profile.yaml"
 
 
 class ProfileError(ValueError):
@@ -169,21 +179,51 @@ def load_profile(name_or_path: str | Path) -> Profile:
     candidate = Path(name_or_path)
     if candidate.suffix in {".yaml", ".yml"}:
         path = candidate
+    elif candidate.is_file() or len(candidate.parts) > 1:
+        raise ProfileError(f"profile {str(name_or_path)!r}: a profile file must end in .yaml or .yml")
     else:
         path = PARAMS_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
             known = ", ".join(available_profiles()) or f"none found in {PARAMS_DIR}"
             raise ProfileError(f"unknown profile {str(name_or_path)!r}; expected one of: {known}")
+    return _read(path, stored=False)
+
+
+def read_stored_profile(path: Path | str) -> Profile:
+    """Read the resolved profile a run or a bundle stored (:func:`write_profile`): the same
+    schema, without re-checking that its files exist on this machine."""
+    return _read(Path(path), stored=True)
+
+
+def write_profile(profile: Profile, path: Path | str) -> Path:
+    """Write the resolved profile, every setting spelled out, as YAML (atomically)."""
+    from .io import atomic_write_text
+
+    data = profile.model_dump(mode="json")
+    return atomic_write_text(path, "# The resolved profile of this run: every setting it used.\n"
+                             + yaml.safe_dump(data, sort_keys=False))
+
+
+def profile_from_dict(data: dict, source: str) -> Profile:
+    """A stored profile from its dict (a bundle manifest's ``profile``); ``source`` names it in errors."""
+    return _validate(data, source, stored=True)
+
+
+def _read(path: Path, stored: bool) -> Profile:
     if not path.is_file():
         raise ProfileError(f"profile file not found: {path}")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ProfileError(f"{path}: not valid YAML ({exc})") from None
+    return _validate(raw, str(path), stored)
+
+
+def _validate(raw, path: str, stored: bool) -> Profile:
     if not isinstance(raw, dict):
         raise ProfileError(f"{path}: expected a mapping of settings at the top level")
     try:
-        return Profile.model_validate(raw)
+        return Profile.model_validate(raw, context={"stored": stored})
     except ValidationError as exc:
         lines = [
             f"  {'.'.join(str(p) for p in err['loc'])}: {err['msg']} (got {err.get('input')!r})"

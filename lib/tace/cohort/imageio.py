@@ -47,50 +47,72 @@ def _itk_reason(exc: RuntimeError) -> str:
     return lines[-1] if lines else "unknown error"
 
 
-def _nifti_payload(path: Path) -> tuple[bytes, int]:
-    """The header bytes of a NIfTI file and its data length: the whole decompressed stream
-    for .nii.gz (decompressing it all is what exposes a truncated gzip), else the size."""
-    if _suffix(path) == ".nii.gz":
-        try:
-            with gzip.open(path, "rb") as fh:
-                head = fh.read(544)
-                total = len(head)
-                while block := fh.read(1 << 20):
-                    total += len(block)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise ImageReadError(f"cannot read {path} as an image: its gzip stream is damaged or truncated "
-                                 f"({exc}); expected a complete .nii.gz file") from None
-        return head, total
-    with path.open("rb") as fh:
-        head = fh.read(544)
-    return head, path.stat().st_size
+#: NIfTI datatype codes of floating-point voxels and their numpy kinds (NIfTI-1 standard).
+_NIFTI_FLOATS = {16: "f4", 64: "f8"}
 
 
-def _check_nifti_complete(path: Path) -> None:
-    """ITK's NIfTI reader fills a truncated file's missing voxels with zeros, silently.
-    Compare the file's length with what its header promises (NIfTI-1 and NIfTI-2)."""
-    head, length = _nifti_payload(path)
+def _nifti_header(head: bytes) -> tuple[str, np.ndarray, int, int, int] | None:
+    """(byte order, dims, datatype, bitpix, voxel offset) of a NIfTI-1 or -2 header, or None."""
     for order in "<>":
         size = np.frombuffer(head[:4], dtype=f"{order}i4")[0] if len(head) >= 4 else 0
         if size == 348 and len(head) >= 348:  # NIfTI-1
             dim = np.frombuffer(head[40:56], dtype=f"{order}i2").astype(np.int64)
+            datatype = int(np.frombuffer(head[70:72], dtype=f"{order}i2")[0])
             bitpix = int(np.frombuffer(head[72:74], dtype=f"{order}i2")[0])
             offset = int(np.frombuffer(head[108:112], dtype=f"{order}f4")[0])
-            break
+            return order, dim, datatype, bitpix, offset
         if size == 540 and len(head) >= 540:  # NIfTI-2
             dim = np.frombuffer(head[16:80], dtype=f"{order}i8")
+            datatype = int(np.frombuffer(head[12:14], dtype=f"{order}i2")[0])
             bitpix = int(np.frombuffer(head[14:16], dtype=f"{order}i2")[0])
             offset = int(np.frombuffer(head[168:176], dtype=f"{order}i8")[0])
-            break
-    else:
-        return  # not a NIfTI header: ITK's own error will say so
-    ndim = int(dim[0])
-    if not 1 <= ndim <= 7:
-        return
+            return order, dim, datatype, bitpix, offset
+    return None
+
+
+def _check_nifti(path: Path) -> None:
+    """Two things ITK's NIfTI reader hides: a truncated file's missing voxels are filled with
+    zeros, and NaN or infinite voxels are read as 0. Read the file's own bytes (the whole
+    decompressed stream for .nii.gz, which is also what exposes a damaged gzip), compare its
+    length with what the header promises, and look at every floating-point voxel."""
+    opener = gzip.open if _suffix(path) == ".nii.gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.read(544)
+            parsed = _nifti_header(head)
+            if parsed is None:
+                return  # not a NIfTI header: ITK's own error will say so
+            order, dim, datatype, bitpix, offset = parsed
+            ndim = int(dim[0])
+            if not 1 <= ndim <= 7:
+                return
+            kind = _NIFTI_FLOATS.get(datatype)
+            item = np.dtype(f"{order}{kind}") if kind else None
+            total, bad, pending = len(head), 0, b""
+            skip = max(offset, 0)  # bytes before the first voxel
+            block = head
+            while block:
+                if kind:
+                    data = block[skip:] if skip < len(block) else b""
+                    skip = max(skip - len(block), 0)
+                    pending += data
+                    usable = len(pending) - len(pending) % item.itemsize
+                    bad += int(np.count_nonzero(~np.isfinite(np.frombuffer(pending[:usable], dtype=item))))
+                    pending = pending[usable:]
+                block = fh.read(1 << 22)
+                total += len(block)
+    except PermissionError:
+        raise
+    except (EOFError, OSError, zlib.error) as exc:
+        raise ImageReadError(f"cannot read {path} as an image: its gzip stream is damaged or truncated "
+                             f"({exc}); expected a complete .nii.gz file") from None
     expected = max(offset, 0) + int(np.prod(dim[1:ndim + 1])) * bitpix // 8
-    if length < expected:
+    if total < expected:
         raise ImageReadError(f"{path} is truncated: its header promises {expected} bytes of "
-                             f"header and voxels, the file holds {length}; expected a complete file")
+                             f"header and voxels, the file holds {total}; expected a complete file")
+    if bad:
+        raise ImageReadError(f"{path} holds {bad} NaN or infinite voxel(s) (which ITK would read as 0); "
+                             "expected finite intensities")
 
 
 def _read_dicom_series(folder: Path) -> sitk.Image:
@@ -133,6 +155,8 @@ def read_image(path: Path | str) -> sitk.Image:
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"file not found: {path}; expected {_EXPECTED}")
+    if not path.is_dir() and not path.is_file():  # a FIFO or a device: reading may never end
+        raise ImageReadError(f"{path} is not a regular file (a pipe, a socket or a device?); expected {_EXPECTED}")
     try:
         if path.is_dir():
             image = _read_dicom_series(path)
@@ -145,7 +169,7 @@ def read_image(path: Path | str) -> sitk.Image:
                 raise ImageReadError(f"unsupported file type {suffix or '(none)'!r} for {path}; "
                                      f"expected {_EXPECTED}")
             if suffix in (".nii", ".nii.gz"):
-                _check_nifti_complete(path)
+                _check_nifti(path)
             image = sitk.ReadImage(str(path))
     except RuntimeError as exc:
         raise ImageReadError(f"cannot read {path} as an image: damaged, truncated or not an "

@@ -10,7 +10,12 @@ import SimpleITK as sitk
 
 from .imageio import Geometry, GeometryTolerance, ImageReadError, geometry_differences, read_image
 
-__all__ = ["PairCheck", "check_image_pair", "tumour_mask"]
+__all__ = ["MIN_ROI_VOXELS", "MIN_SIZE", "PairCheck", "check_image_pair", "tumour_mask"]
+
+#: The smallest volume (x, y, slices) and tumour (voxels) the models can use: the crops take
+#: three adjacent slices, and PyRadiomics cannot describe a region of a few voxels.
+MIN_SIZE = (8, 8, 3)
+MIN_ROI_VOXELS = 8
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,13 @@ def check_image_pair(image_path: Path, mask_path: Path, *, label: int | None = N
     else:
         roi = next(iter(present.values()))
 
+    size = tuple(mask.GetSize())
+    if any(n < m for n, m in zip(size, MIN_SIZE)):
+        problems.append(("mask", f"the volume is {' x '.join(map(str, size))} voxels ({mask_path}); expected at "
+                                 f"least {' x '.join(map(str, MIN_SIZE))} (x, y, slices): an MRI volume"))
+    elif roi is not None and roi < MIN_ROI_VOXELS:
+        problems.append(("mask", f"the tumour holds {roi} voxel(s) in {mask_path}; expected at least "
+                                 f"{MIN_ROI_VOXELS} (radiomics and crops need a region, not a point)"))
     if problems or roi is None:
         return PairCheck(tuple(problems), labels=tuple(sorted(present)))
     voxel_ml = float(np.prod(mask.GetSpacing())) / 1000.0

@@ -6,6 +6,7 @@ import csv
 import difflib
 import hashlib
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,10 @@ from .problems import CohortError, Problem
 from .schema import COLUMNS, EXPECTED, REQUIRED_COLUMNS, CohortName, ManifestRow
 
 __all__ = ["Cohort", "load_cohort", "tumour_labels"]
+
+
+#: Largest manifest read (a million patients' rows fit in a fraction of it).
+MAX_MANIFEST_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -42,12 +47,15 @@ class Cohort:
         images were not checked); and any extra columns as text.
     mask_label
         The label chosen for every mask without its own ``mask_label``, or None.
+    warnings
+        What is allowed but deserves a look (patient ids shaped like names or record numbers).
     """
 
     manifest: Path
     sha256: str
     table: pd.DataFrame
     mask_label: int | None = None
+    warnings: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.table)
@@ -79,6 +87,10 @@ def _read_records(path: Path) -> tuple[list[str], list[_Record], list[Problem]]:
                 raise CohortError(path, [Problem(None, None, None, "the file is empty; expected a "
                                                  "header row, then one row per patient")])
             header = [h.strip() for h in header]
+            if len(header) == 1 and (sep := next((d for d in ";\t|" if d in header[0]), None)):
+                shown = {";": "';'", "\t": "tabs", "|": "'|'"}[sep]
+                raise CohortError(path, [Problem(1, None, None, f"the header is one column separated by {shown}; "
+                                                 "expected a comma-separated CSV file (save it as CSV with commas)")])
             records = []
             for cells in reader:
                 if not any(c.strip() for c in cells):
@@ -146,20 +158,23 @@ def _validate_rows(records: list[_Record], skip_columns: set[str]
     return valid, problems
 
 
-def _table_problems(records: list[_Record]) -> list[Problem]:
+def _table_problems(base: Path, records: list[_Record]) -> list[Problem]:
     problems: list[Problem] = []
     for column, what in (("patient_id", "patient_id"), ("image", "image file")):
         where: dict[str, list[_Record]] = defaultdict(list)
         for rec in records:
             value = (rec.values.get(column) or "").strip()
             if value:
-                # 'images/a.nii' and './images/a.nii' name the same file
-                where[os.path.normpath(value) if column == "image" else value].append(rec)
+                # 'images/a.nii', './images/a.nii' and a link to it name the same file
+                where[os.path.realpath(base / value) if column == "image" else value].append(rec)
         for value, recs in where.items():
             for rec in recs[1:]:
-                others = ", ".join(f"row {r.row}" for r in recs if r is not rec)
+                # the first row that holds it (one reference, not every other row: a
+                # manifest of 10,000 copies must not print 10,000 x 10,000 row numbers)
+                more = len(recs) - 2
+                also = f"row {recs[0].row}" + (f" and {more} other row{'s' if more != 1 else ''}" if more else "")
                 problems.append(Problem(rec.row, rec.patient_id, column,
-                                        f"duplicate {what} {value!r} (also on {others}); expected "
+                                        f"duplicate {what} {value!r} (also on {also}); expected "
                                         f"each patient once, with an image of their own"))
     cohorts = {(rec.values.get("cohort") or "").strip() for rec in records}
     if CohortName.INTERNAL in cohorts and cohorts & {CohortName.TRAIN, CohortName.TEST}:
@@ -167,6 +182,23 @@ def _table_problems(records: list[_Record]) -> list[Problem]:
                                 "'test'; expected either an internal cohort to be split by seed, "
                                 "or explicit train and test cohorts"))
     return problems
+
+
+#: patient_ids that look identifying: 'Smith.John', 'john_smith', 'MRN-19600101-4711', '12345678'
+_NAME_LIKE = re.compile(r"^[A-Za-z][a-z]+[._-][A-Za-z][a-z]+$")
+_RECORD_LIKE = re.compile(r"(?i)(^|[^a-z])(mrn|nhs)([^a-z]|$)|(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])|\d{7,}")
+
+
+def _identifier_warnings(records: list[_Record], shown: int = 10) -> list[str]:
+    suspicious = [(rec.row, rec.patient_id) for rec in records if rec.patient_id
+                  and (_NAME_LIKE.match(rec.patient_id) or _RECORD_LIKE.search(rec.patient_id))]
+    if not suspicious:
+        return []
+    listed = ", ".join(f"{pid!r} (row {row})" for row, pid in suspicious[:shown])
+    more = f" and {len(suspicious) - shown} more" if len(suspicious) > shown else ""
+    return [f"{len(suspicious)} patient_id value(s) look like names, dates of birth or record numbers: {listed}"
+            f"{more}. tace never prints patient ids in reports, but the manifest, scores.csv and the training "
+            "record carry them: use pseudonymous codes before sharing any of these."]
 
 
 def _check_files(base: Path, records: list[_Record], valid: dict[int, ManifestRow],
@@ -284,13 +316,19 @@ def load_cohort(manifest: Path | str, *, mask_label: int | None = None,
     if path.is_dir():
         raise CohortError(path, [Problem(None, None, None, "is a directory; expected a CSV file "
                                          "with one row per patient")])
+    if not path.is_file():  # a FIFO, a device (/dev/zero), a socket: reading it may never end
+        raise CohortError(path, [Problem(None, None, None, "is not a regular file (a pipe or a device?); "
+                                         "expected a CSV file with one row per patient")])
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise CohortError(path, [Problem(None, None, None, f"is {path.stat().st_size / 2**20:.0f} MiB; expected "
+                                         f"a manifest CSV of at most {MAX_MANIFEST_BYTES >> 20} MiB")])
     path = path.resolve()
     base = path.parent
     header, records, problems = _read_records(path)
     header_problems, missing = _header_problems(header)
     problems = header_problems + problems
     valid, row_problems = _validate_rows(records, missing)
-    problems += row_problems + _table_problems(records)
+    problems += row_problems + _table_problems(base, records)
     checks: dict[int, PairCheck] = {}
     if check_images:
         checks, file_problems = _check_files(base, records, valid, mask_label, tolerance,
@@ -300,7 +338,8 @@ def load_cohort(manifest: Path | str, *, mask_label: int | None = None,
         problems.sort(key=lambda p: (p.row if p.row is not None else 0))
         raise CohortError(path, problems)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Cohort(path, digest, _build_table(base, records, valid, checks, header, mask_label), mask_label)
+    return Cohort(path, digest, _build_table(base, records, valid, checks, header, mask_label), mask_label,
+                  tuple(_identifier_warnings(records)))
 
 
 def tumour_labels(table: pd.DataFrame) -> list[int | None]:

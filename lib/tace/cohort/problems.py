@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,11 +56,26 @@ class CohortError(ValueError):
         self.problems = list(problems)
         super().__init__(self._render())
 
+    #: At most this many problems are printed per column; the rest are counted. A manifest of
+    #: 10,000 broken rows gives a readable report, not gigabytes (``problems`` holds them all).
+    SHOWN_PER_COLUMN = 50
+
     def _render(self) -> str:
         n = len(self.problems)
         head = (f"{self.manifest}: {n} problem{'s' if n != 1 else ''} "
                 "(rows numbered as in a spreadsheet: the header is row 1)")
-        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+        lines, shown, hidden = [head], Counter(), Counter()
+        for p in self.problems:
+            key = p.column or ""
+            if shown[key] < self.SHOWN_PER_COLUMN:
+                shown[key] += 1
+                lines.append(f"  - {p}")
+            else:
+                hidden[key] += 1
+        for column, k in hidden.items():
+            lines.append(f"  ... and {k} more problem{'s' if k != 1 else ''} in "
+                         f"{'column ' + column if column else 'the file'} (the first {self.SHOWN_PER_COLUMN} are listed)")
+        return "\n".join(lines)
 
     def to_frame(self) -> pd.DataFrame:
         """The problems as a table with columns row, patient_id, column, message."""

@@ -7,11 +7,13 @@ the error messages ("expected ...") and the README's table are all read from it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -149,6 +151,17 @@ Number = Annotated[Annotated[float, Field(allow_inf_nan=False)] | None, BeforeVa
 WholeNumber = Annotated[int | None, BeforeValidator(_whole_number)]
 
 
+_PATIENT_ID = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def _patient_id(value: str | None) -> str | None:
+    # a function, not Field(pattern=...): pydantic applies a pattern to the missing value too
+    if value is not None and not _PATIENT_ID.match(value):
+        raise PydanticCustomError("string_pattern_mismatch",
+                                  "String should hold only letters, digits, '.', '_' and '-'")
+    return value
+
+
 def _required(value: Any, info: ValidationInfo) -> Any:
     if value is None:
         raise PydanticCustomError("missing_value", "missing value")
@@ -160,7 +173,7 @@ class ManifestRow(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", use_enum_values=False)
 
-    patient_id: Annotated[Text, Field(pattern=r"^[A-Za-z0-9._-]+$", validate_default=True)] = None
+    patient_id: Annotated[Text, AfterValidator(_patient_id)] = Field(None, validate_default=True)
     cohort: Annotated[CohortName | None, BeforeValidator(_blank_to_none)] = Field(None, validate_default=True)
     image: Text = Field(None, validate_default=True)
     mask: Text = Field(None, validate_default=True)

@@ -14,7 +14,59 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_directory", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["RUN_MARKER", "OutFolderError", "atomic_directory", "atomic_write_bytes", "atomic_write_text",
+           "check_out_folder", "is_tace_folder"]
+
+#: The file that marks a folder tace wrote (a run, a training output, a twin): only such a
+#: folder is ever replaced; any other non-empty folder is refused, never deleted.
+RUN_MARKER = ".tace-run"
+
+
+class OutFolderError(ValueError):
+    """An output folder tace refuses to write: it would delete or mix with data tace did not write."""
+
+
+def is_tace_folder(folder: Path) -> bool:
+    """Whether ``folder`` was written by tace: it holds the marker (or, from before the
+    marker, a run's ``run.json``)."""
+    folder = Path(folder)
+    return (folder / RUN_MARKER).is_file() or (folder / "run.json").is_file() and (folder / "figures").is_dir()
+
+
+def check_out_folder(out: Path | str, *, overwrite: bool = True, protected: tuple[Path | str, ...] = ()) -> Path:
+    """Check, before any work, that ``out`` may receive a new tace folder; return it absolute.
+
+    ``out`` may be new, an empty folder, or (with ``overwrite``) a folder tace wrote before.
+    It may not be the file system's root, a file, or any other non-empty folder, and may not
+    overlap a ``protected`` path (the cohort's folder, the bundle): equal to it, inside it, or
+    one of its parents.
+
+    Raises
+    ------
+    OutFolderError
+        Saying which rule ``out`` breaks and what to do.
+    """
+    out = Path(os.path.abspath(Path(out).expanduser()))
+    real = Path(os.path.realpath(out))
+    if real == Path(real.anchor):
+        raise OutFolderError(f"--out {out} is the root of the file system; expected a folder of its own")
+    for p in protected:
+        p = Path(os.path.realpath(Path(p).expanduser()))
+        if real == p or real.is_relative_to(p) or p.is_relative_to(real):
+            where = "is" if real == p else ("lies inside" if real.is_relative_to(p) else "contains")
+            raise OutFolderError(f"--out {out} {where} {p}, an input of this run; expected a folder apart "
+                                 "from the cohort and the bundle, which tace only reads")
+    if out.is_symlink() or out.exists():
+        if not out.is_dir():
+            raise OutFolderError(f"--out {out} exists and is not a folder; expected a new or empty folder")
+        if any(out.iterdir()):
+            if not is_tace_folder(out):
+                raise OutFolderError(f"--out {out} is a non-empty folder that tace did not write (it has no "
+                                     f"{RUN_MARKER} file); tace replaces only its own folders: choose a new "
+                                     "folder, or empty this one yourself")
+            if not overwrite:
+                raise OutFolderError(f"{out} exists and is not empty; choose another folder or pass --overwrite")
+    return out
 
 
 def _umask() -> int:
@@ -24,15 +76,22 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_directory(dest: Path | str, *, overwrite: bool = False) -> Iterator[Path]:
+def atomic_directory(dest: Path | str, *, overwrite: bool = False, marker: str | None = None,
+                     protected: tuple[Path | str, ...] = ()) -> Iterator[Path]:
     """Build a folder under a temporary name and move it to ``dest`` only on success.
 
     Parameters
     ----------
     dest
-        The folder to create. It must not exist, or be empty, unless ``overwrite``.
+        The folder to create: new, empty, or (with ``overwrite``) one tace wrote before
+        (see :func:`check_out_folder`, which also refuses the root and ``protected`` paths).
     overwrite
-        Replace an existing non-empty ``dest`` (only once the new folder is complete).
+        Replace an existing tace folder (only once the new folder is complete).
+    marker
+        What wrote the folder (e.g. ``"tace report"``), recorded in its :data:`RUN_MARKER`
+        file, which lets a later run replace it.
+    protected
+        Paths ``dest`` must not overlap (inputs of the run).
 
     Yields
     ------
@@ -41,31 +100,33 @@ def atomic_directory(dest: Path | str, *, overwrite: bool = False) -> Iterator[P
 
     Raises
     ------
-    FileExistsError
-        When ``dest`` is a file, or a non-empty folder and ``overwrite`` is False.
+    OutFolderError
+        When ``dest`` may not be written (see :func:`check_out_folder`).
     """
-    dest = Path(dest)
-    if dest.exists():
-        if not dest.is_dir():
-            raise FileExistsError(f"{dest} exists and is a file; expected a new or empty folder")
-        if any(dest.iterdir()) and not overwrite:
-            raise FileExistsError(f"{dest} exists and is not empty; choose another folder or "
-                                  "pass --overwrite")
+    dest = check_out_folder(dest, overwrite=overwrite, protected=protected)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
     tmp.chmod(0o777 & ~_umask())
     try:
+        if marker:
+            (tmp / RUN_MARKER).write_text(f"written by {marker}; a later tace run may replace this folder\n",
+                                         encoding="utf-8")
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if dest.exists():
-        old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
-        dest.rename(old)
-        tmp.rename(dest)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(dest)
+    try:
+        if dest.exists():
+            check_out_folder(dest, overwrite=overwrite, protected=protected)  # unchanged meanwhile?
+            old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
+            dest.rename(old)
+            tmp.rename(dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> Path:

@@ -12,13 +12,19 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import shutil
+import stat
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..io import sha256_file
+from ..profiles import Profile, ProfileError, profile_from_dict
 
-__all__ = ["BUNDLE_FORMAT", "Bundle", "BundleError", "cohort_fingerprint", "package_versions", "read_bundle",
+__all__ = ["BUNDLE_FILES", "BUNDLE_FORMAT", "Bundle", "BundleError", "cohort_fingerprint", "package_versions", "read_bundle",
            "write_manifest"]
 
 BUNDLE_FORMAT = "tace-bundle/1"
@@ -51,43 +57,152 @@ def write_manifest(folder: Path, manifest: dict, files: list[str]) -> Path:
     return path
 
 
+#: The weight files of a bundle, each listed with its sha256 in the manifest; nothing else is read.
+BUNDLE_FILES = ("clinical.json", "dcnn.safetensors", "fusion.json", "radiomics_pipeline.json",
+                "radiomics_xgboost.json")
+_MAX_MANIFEST_BYTES = 16 << 20
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _TrainingCohort(_Open):
+    n: Annotated[int, Field(ge=1)]
+    sha256: str
+
+
+class _Crops(_Open):
+    size: Annotated[int, Field(ge=16, le=512)]
+    slices: Annotated[int, Field(ge=1, le=9)]
+    margin_mm: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class _DCNNPart(_Open):
+    crops: _Crops
+
+
+class _RadiomicsPart(_Open):
+    pyradiomics_params: dict
+    robust_features: list[str]
+    selected_features: list[str]
+
+
+class _Thresholds(_Open):
+    youden: dict[str, Annotated[float, Field(allow_inf_nan=False)]]
+    dlr_survival_cutoff: Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Manifest(_Open):
+    """The fields of ``manifest.json`` that tace reads; validated before any file is opened."""
+
+    format: str
+    files: dict[str, Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]]
+    profile: dict
+    seed: int
+    training_cohort: _TrainingCohort
+    radiomics: _RadiomicsPart
+    dcnn: _DCNNPart
+    thresholds: _Thresholds
+    development_summary: dict
+
+
 @dataclass(frozen=True)
 class Bundle:
+    """A bundle whose manifest is valid and whose listed files all match their sha256."""
+
     folder: Path
     manifest: dict
+    profile: Profile
 
     def path(self, name: str) -> Path:
+        """A listed file of the bundle (nothing else can be named)."""
+        if name not in self.manifest["files"]:
+            raise BundleError(f"{name} is not a file of the bundle {self.folder}")
         return self.folder / name
+
+    def copy_to(self, dest: Path) -> Path:
+        """Copy the manifest and the listed files, and nothing else, into a new folder ``dest``."""
+        dest = Path(dest)
+        dest.mkdir(parents=True)
+        for name in ("manifest.json", *self.manifest["files"]):
+            shutil.copyfile(self.folder / name, dest / name, follow_symlinks=False)
+        return dest
+
+
+def _regular_file(folder: Path, name: str) -> str | None:
+    """Why ``folder/name`` is not a regular file of the bundle itself, or None."""
+    if Path(name).name != name or name in (".", "..") or "\\" in name:
+        return f"{name!r}: not a plain file name (a bundle lists only files in its own folder)"
+    path = folder / name
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return f"{name}: missing"
+    if stat.S_ISLNK(st.st_mode):
+        return f"{name}: is a symbolic link; expected a regular file inside the bundle"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{name}: not a regular file"
+    return None
 
 
 def read_bundle(folder: Path | str) -> Bundle:
-    """Open a bundle after checking every file's sha256 against its manifest.
+    """Open a bundle after checking its manifest and every listed file's sha256.
 
     ``folder`` is the bundle itself or a ``tace train`` output folder holding ``bundle/``.
+    Only the files the manifest lists are ever read, each a regular file of the bundle's own
+    folder (no link, no path outside it) whose sha256 matches; the manifest must list exactly
+    the bundle's weight files (:data:`BUNDLE_FILES`) and its fields must be valid.
+
+    Raises
+    ------
+    BundleError
+        Naming the file or the manifest field and what was expected.
     """
     folder = Path(folder)
     if (folder / "bundle" / "manifest.json").is_file():
         folder = folder / "bundle"
     path = folder / "manifest.json"
-    if not path.is_file():
-        raise BundleError(f"{folder} is not a model bundle: manifest.json not found")
+    problem = _regular_file(folder, "manifest.json") if folder.is_dir() else "the folder does not exist"
+    if problem:
+        raise BundleError(f"{folder} is not a model bundle: {problem.replace(': missing', ' not found')}")
+    if path.stat().st_size > _MAX_MANIFEST_BYTES:
+        raise BundleError(f"{path} is {path.stat().st_size} bytes; a bundle manifest is far smaller (damaged?)")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path} is not valid JSON ({exc}); the bundle is damaged") from None
-    if manifest.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"{path}: format {manifest.get('format')!r}; expected {BUNDLE_FORMAT!r}")
+    if not isinstance(raw, dict) or raw.get("format") != BUNDLE_FORMAT:
+        got = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
+        raise BundleError(f"{path}: format {got!r}; expected {BUNDLE_FORMAT!r}")
+    try:
+        manifest = _Manifest.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in exc.errors()]
+        raise BundleError(f"{path}: invalid manifest\n  - " + "\n  - ".join(lines)) from None
     problems = []
-    for name, digest in manifest.get("files", {}).items():
-        f = folder / name
-        if not f.is_file():
-            problems.append(f"{name}: missing")
-        elif sha256_file(f) != digest:
-            problems.append(f"{name}: sha256 {sha256_file(f)[:12]}... differs from the manifest's "
+    unknown = sorted(set(manifest.files) - set(BUNDLE_FILES))
+    unlisted = sorted(set(BUNDLE_FILES) - set(manifest.files))
+    problems += [f"{name!r}: listed, but not a file of a tace bundle (expected only {', '.join(BUNDLE_FILES)})"
+                 for name in unknown]
+    problems += [f"{name}: not listed in the manifest (every weight file must be, with its sha256)"
+                 for name in unlisted]
+    for name, digest in manifest.files.items():
+        if name in unknown:
+            continue
+        why = _regular_file(folder, name)
+        if why:
+            problems.append(why)
+        elif sha256_file(folder / name) != digest:
+            problems.append(f"{name}: sha256 {sha256_file(folder / name)[:12]}... differs from the manifest's "
                             f"{digest[:12]}... (altered or corrupted)")
     if problems:
         raise BundleError(f"model bundle {folder} failed its integrity check:\n  - " + "\n  - ".join(problems))
-    return Bundle(folder, manifest)
+    try:
+        profile = profile_from_dict(manifest.profile, f"{path} (profile)")
+    except ProfileError as exc:
+        raise BundleError(str(exc)) from None
+    return Bundle(folder, raw, profile)
 
 
 def cohort_fingerprint(rows: list[dict], files: list[Path]) -> str:

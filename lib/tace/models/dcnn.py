@@ -13,37 +13,17 @@ local safetensors file; nothing is downloaded.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["AugmentSpec", "DCNN", "TrainHistory", "TrainSpec", "apply_augmentation", "augment_batch",
-           "build_resnet50", "draw_augmentation", "make_optimizer", "training_step"]
+if TYPE_CHECKING:  # the settings are declared once, in the profile's schema
+    from ..profiles import AugmentSettings, DCNNSettings
 
-
-@dataclass(frozen=True)
-class AugmentSpec:
-    """Random transforms applied to each training batch on the device."""
-
-    flip: bool = True
-    rotate_deg: float = 15.0
-    scale: float = 0.10
-    translate: float = 0.05
-    intensity: float = 0.10
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    """Optimisation settings."""
-
-    epochs: int = 8
-    batch_size: int = 32
-    lr: float = 3e-4
-    weight_decay: float = 1e-4
-    compile: bool = False
-    pretrained: str | None = None
-    augment: AugmentSpec = field(default_factory=AugmentSpec)
+__all__ = ["DCNN", "TrainHistory", "apply_augmentation", "augment_batch", "build_resnet50", "draw_augmentation",
+           "make_optimizer", "training_step"]
 
 
 @dataclass(frozen=True)
@@ -77,12 +57,12 @@ def build_resnet50(pretrained: str | Path | None = None):
     return model
 
 
-def augment_batch(x, spec: AugmentSpec, generator):
+def augment_batch(x, spec: AugmentSettings, generator):
     """Augment a batch (N, 3, H, W) on its own device with a seeded ``torch.Generator``."""
     return apply_augmentation(x, *draw_augmentation(x.shape[0], spec, generator, x.device))
 
 
-def draw_augmentation(n: int, spec: AugmentSpec, generator, device):
+def draw_augmentation(n: int, spec: AugmentSettings, generator, device):
     """The random part of the augmentation: per image an affine matrix (rotation, scale,
     flips, shift) and an intensity gain and offset, all from ``generator``."""
     import torch
@@ -122,7 +102,7 @@ def make_optimizer(model, lr: float, weight_decay: float, cuda: bool):
     return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=cuda or None)
 
 
-def training_step(step_fn, opt, sched, augment: AugmentSpec | None, generator, cuda: bool,
+def training_step(step_fn, opt, sched, augment: AugmentSettings | None, generator, cuda: bool,
                   compile_augment: bool = False):
     """One optimisation step on a batch already on the device: augmentation (when given),
     channels_last and bf16 autocast on CUDA, BCE-with-logits, AdamW, scheduler. The same
@@ -164,9 +144,10 @@ class DCNN:
     def _cuda(self) -> bool:
         return self.device.startswith("cuda")
 
-    def fit(self, crops: np.ndarray, owner: np.ndarray, y_patient: np.ndarray, spec: TrainSpec,
+    def fit(self, crops: np.ndarray, owner: np.ndarray, y_patient: np.ndarray, spec: DCNNSettings,
             seed: int, progress: bool = False) -> TrainHistory:
-        """Train on crops (N, 3, S, S) whose patient index is ``owner``; labels per patient."""
+        """Train on crops (N, 3, S, S) whose patient index is ``owner``; labels per patient.
+        ``spec`` is the profile's ``dcnn`` section (epochs, batch size, optimiser, augmentation)."""
         import time
 
         import torch
@@ -197,14 +178,16 @@ class DCNN:
         for epoch in epochs:
             order = torch.randperm(n, generator=gen, device=self.device)
             total = torch.zeros((), dtype=torch.float64, device=self.device)  # no per-step sync
+            used = 0
             for start in range(0, n, spec.batch_size):
                 idx = order[start:start + spec.batch_size]
                 if idx.numel() < 2:
                     continue  # BatchNorm needs two samples
                 loss = step(x_all[idx], y_all[idx])
                 total += loss.double() * idx.numel()
-                seen += idx.numel()
-            losses.append(float(total) / n)
+                used += idx.numel()
+            seen += used
+            losses.append(float(total) / max(used, 1))  # the mean over the crops it trained on
             lrs.append(float(sched.get_last_lr()[0]))
         if self._cuda:
             torch.cuda.synchronize()

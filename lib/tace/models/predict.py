@@ -10,15 +10,34 @@ import pandas as pd
 from ..cohort import Cohort, tumour_labels
 from ..features.crops import CropSpec, make_crops
 from ..features.radiomics import RadiomicsCase, default_cache_dir, extract_radiomics
-from .bundle import read_bundle
+from .bundle import Bundle, BundleError, read_bundle
 from .clinical import ClinicalModel
 from .dcnn import DCNN
 from .fusion import FusionModel
 from .radiomics_model import RadiomicsModel
 
-__all__ = ["SCORE_COLUMNS", "predict_cohort"]
+__all__ = ["SCORE_COLUMNS", "load_models", "predict_cohort"]
 
 SCORE_COLUMNS = ("clinical", "radiomics", "dcnn", "dlr")
+
+
+def load_models(bundle: Bundle, device: str | None = None) -> tuple[ClinicalModel, RadiomicsModel, FusionModel, DCNN]:
+    """The four models of a verified bundle. A file whose hash matches but whose content is
+    not what its name says (a pickle named .safetensors, a truncated file, JSON of another
+    shape) raises :class:`BundleError` naming it, never a traceback from deep inside a loader."""
+    loaders = (("clinical.json", lambda: ClinicalModel.load(bundle.path("clinical.json"))),
+               ("radiomics_pipeline.json + radiomics_xgboost.json", lambda: RadiomicsModel.load(bundle.folder)),
+               ("fusion.json", lambda: FusionModel.load(bundle.path("fusion.json"))),
+               ("dcnn.safetensors", lambda: DCNN.load(bundle.path("dcnn.safetensors"), device=device)))
+    models = []
+    for name, load in loaders:
+        try:
+            models.append(load())
+        except Exception as exc:  # noqa: BLE001 - any loader failure means the same: unusable file
+            reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+            raise BundleError(f"bundle {bundle.folder}: {name} cannot be loaded ({type(exc).__name__}: "
+                              f"{reason}); expected the file tace train wrote") from None
+    return tuple(models)
 
 
 def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None = None, n_jobs: int = 1,
@@ -35,10 +54,7 @@ def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None
     m = bundle.manifest
     table = cohort.table
     labels = tumour_labels(table)
-    clinical = ClinicalModel.load(bundle.path("clinical.json"))
-    radiomics = RadiomicsModel.load(bundle.folder)
-    fusion = FusionModel.load(bundle.path("fusion.json"))
-    dcnn = DCNN.load(bundle.path("dcnn.safetensors"), device=device)
+    clinical, radiomics, fusion, dcnn = load_models(bundle, device)
     cases = [RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), lab)
              for r, lab in zip(table.itertuples(index=False), labels)]
     feats = extract_radiomics(cases, m["radiomics"]["pyradiomics_params"],

@@ -20,23 +20,19 @@ import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["RadiomicsModel", "RadiomicsSpec"]
+if TYPE_CHECKING:  # the settings are declared once, in the profile's schema
+    from ..profiles import RadiomicsSettings
+
+__all__ = ["LASSO_C_GRID", "RadiomicsModel"]
 
 
-@dataclass(frozen=True)
-class RadiomicsSpec:
-    """Settings of the radiomics model's fitting steps."""
-
-    correlation_threshold: float = 0.90
-    lasso_folds: int = 10
-    lasso_grid: tuple[float, ...] = tuple(np.logspace(-2, 1.5, 30))  # C = 1 / lambda
-    xgb_folds: int = 5
-    xgb_grid: dict = field(default_factory=lambda: {"max_depth": [2, 3], "n_estimators": [100, 200],
-                                                    "learning_rate": [0.05, 0.1]})
+#: The LASSO's penalty grid, C = 1 / lambda (a fixed part of the method, not a setting).
+LASSO_C_GRID = tuple(np.logspace(-2, 1.5, 30))
 
 
 def _correlation_filter(z: pd.DataFrame, threshold: float) -> list[str]:
@@ -49,14 +45,14 @@ def _correlation_filter(z: pd.DataFrame, threshold: float) -> list[str]:
     return [z.columns[j] for j in kept]
 
 
-def _lasso(x: np.ndarray, y: np.ndarray, spec: RadiomicsSpec, seed: int):
+def _lasso(x: np.ndarray, y: np.ndarray, spec: RadiomicsSettings, seed: int):
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
     from sklearn.model_selection import StratifiedKFold
 
     folds = min(spec.lasso_folds, int(np.bincount(y.astype(int)).min()))
     cv = StratifiedKFold(n_splits=max(folds, 2), shuffle=True, random_state=seed)
-    grid = np.asarray(spec.lasso_grid)
+    grid = np.asarray(LASSO_C_GRID)
 
     def model(c):
         return LogisticRegression(l1_ratio=1.0, C=c, solver="liblinear", intercept_scaling=100.0,
@@ -105,9 +101,10 @@ class RadiomicsModel:
     lasso_coef_path: pd.DataFrame = field(repr=False, default=None)
 
     @classmethod
-    def fit(cls, features: pd.DataFrame, y: np.ndarray, robust: list[str], spec: RadiomicsSpec,
+    def fit(cls, features: pd.DataFrame, y: np.ndarray, robust: list[str], spec: RadiomicsSettings,
             seed: int) -> RadiomicsModel:
-        """Fit on training features (rows: patients) and outcomes ``y`` (1 = non-response)."""
+        """Fit on training features (rows: patients) and outcomes ``y`` (1 = non-response);
+        ``spec`` is the profile's ``radiomics`` section."""
         from sklearn.model_selection import GridSearchCV, StratifiedKFold
         from xgboost import XGBClassifier
 
@@ -127,7 +124,7 @@ class RadiomicsModel:
         search = GridSearchCV(
             XGBClassifier(random_state=seed, n_jobs=1, tree_method="hist", subsample=0.8,
                           colsample_bytree=0.8, eval_metric="logloss"),
-            spec.xgb_grid, scoring="roc_auc", n_jobs=1,
+            {k: list(v) for k, v in spec.xgb_grid.items()}, scoring="roc_auc", n_jobs=1,
             cv=StratifiedKFold(n_splits=max(folds, 2), shuffle=True, random_state=seed))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
@@ -143,9 +140,11 @@ class RadiomicsModel:
                    cv_table, coef_path)
 
     def _z(self, features: pd.DataFrame) -> pd.DataFrame:
-        missing = [f for f in self.selected if f not in features.columns]
+        # the z-scores use every robust feature, so every one must be there (not just the selected)
+        missing = [f for f in self.robust_features if f not in features.columns]
         if missing:
-            raise ValueError(f"radiomics features missing for prediction: {missing[:5]}")
+            raise ValueError(f"{len(missing)} radiomics feature(s) the model needs are missing for prediction, "
+                             f"e.g. {missing[:5]}; expected the features of the bundle's PyRadiomics parameters")
         x = features[self.robust_features].astype(float)
         return (x - np.asarray(self.mean)) / np.asarray(self.sd)
 

@@ -31,14 +31,14 @@ from ..determinism import set_determinism
 from ..features.crops import CropSpec, make_crops
 from ..features.radiomics import RadiomicsCase, default_cache_dir, extract_radiomics, load_radiomics_params
 from ..features.robustness import icc_filter
-from ..io import atomic_directory
+from ..io import atomic_directory, check_out_folder
 from ..profiles import Profile
 from ..stats import roc_auc, youden_threshold
 from .bundle import cohort_fingerprint, package_versions, write_manifest
 from .clinical import CLINICAL_VARIABLES, ClinicalModel, encode_clinical
-from .dcnn import DCNN, AugmentSpec, TrainSpec
+from .dcnn import DCNN
 from .fusion import FusionModel
-from .radiomics_model import RadiomicsModel, RadiomicsSpec
+from .radiomics_model import RadiomicsModel
 
 __all__ = ["TrainResult", "train_models", "training_table"]
 
@@ -76,16 +76,9 @@ def training_table(cohort: Cohort, seed: int) -> pd.DataFrame:
     return train
 
 
-def _specs(profile: Profile) -> tuple[RadiomicsSpec, CropSpec, TrainSpec]:
-    r, d = profile.radiomics, profile.dcnn
-    grid = {k: list(v) for k, v in r.xgb_grid.items()}
-    rspec = RadiomicsSpec(correlation_threshold=r.correlation_threshold, lasso_folds=r.lasso_folds,
-                          xgb_folds=r.xgb_folds, xgb_grid=grid)
-    cspec = CropSpec(size=d.input_size, slices=d.slices_per_patient, margin_mm=d.margin_mm)
-    tspec = TrainSpec(epochs=d.epochs, batch_size=d.batch_size, lr=d.lr, weight_decay=d.weight_decay,
-                      compile=d.compile, pretrained=d.pretrained,
-                      augment=AugmentSpec(**d.augment.model_dump()))
-    return rspec, cspec, tspec
+def _crop_spec(profile: Profile) -> CropSpec:
+    d = profile.dcnn
+    return CropSpec(size=d.input_size, slices=d.slices_per_patient, margin_mm=d.margin_mm)
 
 
 def _crops_of(crops: np.ndarray, owner: np.ndarray, patients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,12 +152,13 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     from sklearn.model_selection import StratifiedKFold
 
     console = console or Console(stderr=True)
+    check_out_folder(out, protected=(cohort.manifest.parent,))  # before minutes of work, not after
     t_start = time.perf_counter()
     seed = profile.seed
     set_determinism(seed)
     train = training_table(cohort, seed)
     y = train["nonresponse"].astype(bool).to_numpy()
-    rspec, cspec, tspec = _specs(profile)
+    rspec, cspec, tspec = profile.radiomics, _crop_spec(profile), profile.dcnn
     params = load_radiomics_params(profile.radiomics.params_path)
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
     labels = tumour_labels(train)
@@ -248,7 +242,7 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         "development_summary": _summary(train, oof, fitted),
     }
 
-    with atomic_directory(out, overwrite=True) as tmp:
+    with atomic_directory(out, overwrite=True, marker="tace train", protected=(cohort.manifest.parent,)) as tmp:
         bundle = tmp / "bundle"
         bundle.mkdir()
         clinical.save(bundle / "clinical.json")

@@ -81,7 +81,8 @@ def _environment(record: dict) -> str:
         "Package versions: " + ", ".join(f"{k} {v}" for k, v in sorted(packages.items())) + ".",
         "",
         "Protocol (item 18c): the design this run follows is the profile file "
-        f"`analysis/params/{profile['name']}.yaml` of tace with the methods above; the code (item 18f) is tace "
+        f"`profile.yaml` of this folder (the resolved profile `{profile['name']}`, every setting spelled out), "
+        "with the methods above; the code (item 18f) is tace "
         "at the commit above, and the executed notebooks are in `analysis/` of this folder.",
         "",
         "Deviations of this profile from the paper's protocol:", "",

@@ -9,7 +9,7 @@ import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..profiles import Profile, load_profile
+from ..profiles import Profile, ProfileError, read_stored_profile
 from .provenance import Provenance
 
 __all__ = ["SYNTHETIC_LABEL", "RunContext", "number", "open_run", "table_view"]
@@ -46,9 +46,21 @@ class RunContext:
 def open_run(run_dir: str | Path, profile: str, notebook: str, inputs: dict[str, str]) -> RunContext:
     """Open a run for ``notebook`` (path relative to the repository, e.g.
     ``analysis/01_cohort.ipynb``); ``inputs`` names the files its figures and tables are made
-    from, relative to the run folder (or absolute); each is hashed into every sidecar."""
+    from, relative to the run folder (or absolute); each is hashed into every sidecar.
+
+    ``profile`` is the run's resolved profile file, relative to the run folder
+    (``profile.yaml``, written once by ``tace report`` or ``tace validate``): never a name
+    looked up again, which could find another file than the one the run used."""
     run = Path(run_dir)
-    prof = load_profile(profile)
+    path = run / profile
+    if not path.is_file():
+        raise FileNotFoundError(f"{notebook}: run folder {run.resolve()} lacks its profile {profile}; "
+                                "run `tace report` or `tace validate` to make it")
+    try:
+        prof = read_stored_profile(path)
+    except ProfileError as exc:
+        raise ValueError(f"{notebook}: {exc}") from None
+    inputs = {"profile": profile, **inputs}
     missing = [rel for rel in inputs.values() if not (run / rel).exists()]
     if missing:
         raise FileNotFoundError(f"{notebook}: run folder {run.resolve()} lacks {', '.join(missing)}; "

@@ -16,7 +16,7 @@ from ..cohort import Cohort, load_cohort, summarize
 from ..cohort.synthetic import generate_twin
 from ..io import atomic_directory
 from ..models import predict_cohort, train_models
-from ..profiles import Profile
+from ..profiles import RUN_PROFILE, Profile, write_profile
 from .notebooks import NOTEBOOKS
 from .stages import OUTCOME_COLUMNS, publish, read_auc_table, run_environment, run_notebooks
 
@@ -39,7 +39,7 @@ class RunResult:
 
 def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_jobs: int = -1,
                console: Console | None = None, cache_dir: Path | None = None,
-               profile_name: str | None = None, renderer: str = "auto") -> RunResult:
+               renderer: str = "auto") -> RunResult:
     """Run every stage that exists, into ``out`` (replaced only once the run succeeds).
 
     Parameters
@@ -61,9 +61,10 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         ``auto`` (Quarto when on PATH, else the fallback), ``quarto`` or ``fallback``.
     """
     console = console or Console(stderr=True)
-    profile_name = profile_name or profile.name  # what the notebooks load (a name or a YAML path)
     done = []
-    with atomic_directory(out, overwrite=True) as tmp:
+    protected = (Path(cohort).resolve().parent,) if cohort is not None else ()
+    with atomic_directory(out, overwrite=True, marker="tace report", protected=protected) as tmp:
+        write_profile(profile, tmp / RUN_PROFILE)  # what every later step reads
         if cohort is None:
             console.rule(f"[bold]1. Digital-twin cohort (synthetic data), profile {profile.name}")
             twin = generate_twin(tmp / "cohort", profile.synthetic, profile.seed, n_jobs=n_jobs,
@@ -74,6 +75,8 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
             manifest = Path(cohort)
         console.rule("[bold]2. Cohort check (data contract)")
         checked: Cohort = load_cohort(manifest, n_jobs=n_jobs, progress=True)
+        for text in checked.warnings:
+            console.print(f"[bold yellow]Warning[/]: {text}", highlight=False)
         summary = summarize(checked.table)
         (tmp / "cohort_check").mkdir()
         summary.by_cohort.to_csv(tmp / "cohort_check" / "by_cohort.csv", index=False)
@@ -89,7 +92,7 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         scores.to_csv(tmp / "scores.csv", index=False, float_format="%.6g")
         checked.table[OUTCOME_COLUMNS].to_csv(tmp / "outcomes.csv", index=False)
         done.append("scores")
-        done += run_notebooks(NOTEBOOKS, tmp, profile_name, console, first_stage=5)
+        done += run_notebooks(NOTEBOOKS, tmp, RUN_PROFILE, console, first_stage=5)
         auc = read_auc_table(tmp)
         record = {
             **run_environment(),

@@ -13,7 +13,6 @@ folder appears only when every stage succeeded; the bundle and the cohort are on
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +20,9 @@ import pandas as pd
 from rich.console import Console
 
 from ..cohort import Cohort, load_cohort
-from ..io import atomic_directory, atomic_write_text, sha256_file
+from ..io import atomic_directory, atomic_write_text, check_out_folder, sha256_file
 from ..models import predict_cohort, read_bundle
+from ..profiles import RUN_PROFILE, write_profile
 from .stages import OUTCOME_COLUMNS, publish, run_environment, run_notebooks
 
 __all__ = ["VALIDATION_NOTEBOOKS", "ValidationResult", "run_validation"]
@@ -67,14 +67,19 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
     done: list[str] = []
     console.rule("[bold]1. The frozen bundle (sha256 of every file)")
     bundle = read_bundle(models)
-    profile = bundle.manifest["profile"]
-    console.print(f"Bundle {bundle.folder}: profile {profile['name']}, developed on "
+    check_out_folder(out, protected=(Path(manifest).resolve().parent, bundle.folder))  # before any work
+    profile = bundle.profile
+    console.print(f"Bundle {bundle.folder}: profile {profile.name}, developed on "
                   f"{bundle.manifest['training_cohort']['n']} patients")
     console.rule("[bold]2. Cohort check (data contract)")
     checked = load_cohort(manifest, mask_label=mask_label, n_jobs=max(n_jobs, 1), progress=True)
-    with atomic_directory(out, overwrite=True) as tmp:
+    for text in checked.warnings:
+        console.print(f"[bold yellow]Warning[/]: {text}", highlight=False)
+    with atomic_directory(out, overwrite=True, marker="tace validate",
+                          protected=(Path(manifest).resolve().parent, bundle.folder)) as tmp:
+        write_profile(profile, tmp / RUN_PROFILE)  # the bundle's own profile, read by every notebook
         copy = tmp / "models" / "bundle"
-        shutil.copytree(bundle.folder, copy)  # the report carries the models it validated
+        bundle.copy_to(copy)  # the report carries the models it validated: the listed files only
         done += ["bundle verified", "cohort check"]
         console.rule("[bold]3. Scores from the frozen bundle")
         scores = predict_cohort(copy, checked, cache_dir=cache_dir, n_jobs=n_jobs, progress=True, device=device)
@@ -86,11 +91,11 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
         outcomes["cohort"] = _as_validation(outcomes["cohort"])
         atomic_write_text(tmp / "outcomes.csv", outcomes.to_csv(index=False))
         done.append("scores")
-        done += run_notebooks(VALIDATION_NOTEBOOKS, tmp, profile["name"], console, first_stage=4)
+        done += run_notebooks(VALIDATION_NOTEBOOKS, tmp, RUN_PROFILE, console, first_stage=4)
         record = {
             "kind": "external validation (tace validate)",
             **run_environment(),
-            "profile": profile,
+            "profile": profile.model_dump(mode="json"),
             "data_source": "user cohort" + (f" ({note})" if note else ""),
             "manifest": str(Path(manifest).resolve()),
             "manifest_sha256": checked.sha256,

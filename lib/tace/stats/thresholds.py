@@ -82,10 +82,11 @@ def threshold_metrics(y_true, y_score, threshold: float, *, conf_level: float = 
     called = s >= threshold
     tp, fp = int(np.sum(called & y)), int(np.sum(called & ~y))
     fn, tn = int(np.sum(~called & y)), int(np.sum(~called & ~y))
+    # check_binary guarantees both classes, so only PPV and NPV can lack a denominator
     parts = {
-        "accuracy": (tp + tn, y.size, "no patients"),
-        "sensitivity": (tp, tp + fn, "no positive patients"),
-        "specificity": (tn, tn + fp, "no negative patients"),
+        "accuracy": (tp + tn, y.size, ""),
+        "sensitivity": (tp, tp + fn, ""),
+        "specificity": (tn, tn + fp, ""),
         "ppv": (tp, tp + fp, "nobody is called positive at this threshold"),
         "npv": (tn, tn + fn, "nobody is called negative at this threshold"),
     }

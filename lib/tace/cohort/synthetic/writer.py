@@ -100,7 +100,7 @@ def generate_twin(out: Path | str, spec: SyntheticSpec, seed: int, *, n_jobs: in
     df["mask"] = [f"masks/{pid}_tumour.nii.gz" for pid in df["patient_id"]]
     case_seeds = image_seed.spawn(len(df))
 
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, overwrite=overwrite, marker="tace synth") as tmp:
         (tmp / "images").mkdir()
         (tmp / "masks").mkdir()
         jobs = []
