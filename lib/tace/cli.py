@@ -294,7 +294,7 @@ def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cac
     The bundle's sha256 hashes are checked first; the cohort is checked against the data
     contract. Writes OUT (CSV): patient_id, cohort, clinical, radiomics, dcnn, dlr.
     """
-    from .io import atomic_write_text
+    from .io import atomic_write_text, csv_text
     from .models import BundleError, predict_cohort
 
     target = Path(os.path.realpath(out))
@@ -311,7 +311,7 @@ def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cac
         _exit_with(exc)
     except (BundleError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    atomic_write_text(out, scores.to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(out, csv_text(scores, float_format="%.6g"))
     _out.print(f"Scored {len(scores)} patients: {out}")
 
 

@@ -36,7 +36,15 @@ def load_checklist(path: Path = TRIPOD_FILE) -> dict:
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text for a markdown table cell: HTML escaped (paths, notes and profile text come from
+    the user and must never run in the reader's browser), pipes escaped, one line."""
+    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown_text(text: str) -> str:
+    """User text as inert markdown: HTML escaped, markdown's own markup characters escaped, one line."""
+    escaped = html.escape(" ".join(str(text).split()))
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~-])", r"\\\1", escaped)
 
 
 def _tripod(sections: dict[str, str], validation: bool) -> str:
@@ -125,7 +133,8 @@ def write_article(run_dir: Path, record: dict, synthetic: bool, repo: Path = REP
     run_dir = Path(run_dir)
     source = (repo / article).read_text(encoding="utf-8")
     if note:
-        source = re.sub(r"\n---\n", lambda m: f"\n---\n\n**Note on the data.** {note}\n", source, count=1)
+        safe = _markdown_text(note)
+        source = re.sub(r"\n---\n", lambda m: f"\n---\n\n**Note on the data.** {safe}\n", source, count=1)
     if synthetic:
         source = re.sub(r'^title: "(.*)"$', lambda m: f'title: "{SYNTHETIC_LABEL}: {m.group(1)}"', source,
                         count=1, flags=re.MULTILINE)

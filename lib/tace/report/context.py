@@ -112,5 +112,9 @@ def table_view(table, digits: int = 3):
     >>> html = table_view(pd.DataFrame({"auc": [0.73333, 1.0], "p": [0.00004, float("nan")]}))._repr_html_()
     >>> "0.733" in html and ">1<" in html and "4.0e-05" in html
     True
+    >>> "&lt;script&gt;" in table_view(pd.DataFrame({"site": ["<script>x</script>"]}))._repr_html_()
+    True
     """
-    return table.style.hide(axis="index").format(lambda v: _cell_text(v, digits))
+    # escape="html": text from the manifest (sites, scanners) is shown, never run as HTML
+    return (table.style.hide(axis="index").format(lambda v: _cell_text(v, digits), escape="html")
+            .format_index(escape="html", axis="columns"))

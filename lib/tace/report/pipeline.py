@@ -14,7 +14,7 @@ from rich.console import Console
 
 from ..cohort import Cohort, load_cohort, summarize
 from ..cohort.synthetic import generate_twin
-from ..io import atomic_directory
+from ..io import atomic_directory, atomic_write_text, csv_text
 from ..models import predict_cohort, train_models
 from ..profiles import RUN_PROFILE, Profile, write_profile
 from .notebooks import NOTEBOOKS
@@ -79,8 +79,8 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
             console.print(f"[bold yellow]Warning[/]: {text}", highlight=False)
         summary = summarize(checked.table)
         (tmp / "cohort_check").mkdir()
-        summary.by_cohort.to_csv(tmp / "cohort_check" / "by_cohort.csv", index=False)
-        summary.missing.to_csv(tmp / "cohort_check" / "missing.csv", index=False)
+        atomic_write_text(tmp / "cohort_check" / "by_cohort.csv", csv_text(summary.by_cohort))
+        atomic_write_text(tmp / "cohort_check" / "missing.csv", csv_text(summary.missing))
         done.append("cohort check")
 
         console.rule("[bold]3. Model development (training patients only)")
@@ -89,8 +89,8 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         done.append("model development and frozen bundle")
         console.rule("[bold]4. Scores of every patient from the frozen bundle")
         scores = predict_cohort(trained.bundle, checked, cache_dir=cache_dir, n_jobs=n_jobs, progress=True)
-        scores.to_csv(tmp / "scores.csv", index=False, float_format="%.6g")
-        checked.table[OUTCOME_COLUMNS].to_csv(tmp / "outcomes.csv", index=False)
+        atomic_write_text(tmp / "scores.csv", csv_text(scores, float_format="%.6g"))
+        atomic_write_text(tmp / "outcomes.csv", csv_text(checked.table[OUTCOME_COLUMNS]))
         done.append("scores")
         done += run_notebooks(NOTEBOOKS, tmp, RUN_PROFILE, console, first_stage=5)
         auc = read_auc_table(tmp)

@@ -26,7 +26,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import __version__
-from ..io import atomic_write_bytes, atomic_write_text, sha256_file
+from ..io import atomic_write_bytes, atomic_write_text, csv_text, sha256_file
 
 __all__ = ["Provenance", "git_commit"]
 
@@ -114,7 +114,7 @@ class Provenance:
         files = [f"{fig_id}.png", f"{fig_id}.svg", f"{fig_id}.csv", f"{fig_id}.json"]
         atomic_write_bytes(self.folder / files[0], png.getvalue())
         atomic_write_bytes(self.folder / files[1], svg.getvalue())
-        atomic_write_text(self.folder / files[2], data.to_csv(index=False, float_format="%.6g"))
+        atomic_write_text(self.folder / files[2], csv_text(data, float_format="%.6g"))
         sidecar = self._sidecar(fig_id, "figure", cell, caption, alt, files)
         atomic_write_text(self.folder / files[3], json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
         return self.folder / files[0]
@@ -124,7 +124,7 @@ class Provenance:
         self._check(tab_id, "table")
         self.folder.mkdir(parents=True, exist_ok=True)
         files = [f"{tab_id}.csv", f"{tab_id}.json"]
-        atomic_write_text(self.folder / files[0], table.to_csv(index=False, float_format="%.6g"))
+        atomic_write_text(self.folder / files[0], csv_text(table, float_format="%.6g"))
         sidecar = self._sidecar(tab_id, "table", cell, caption, None, files)
         atomic_write_text(self.folder / files[1], json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
         return self.folder / files[0]

@@ -20,7 +20,7 @@ import pandas as pd
 from rich.console import Console
 
 from ..cohort import Cohort, load_cohort
-from ..io import atomic_directory, atomic_write_text, check_out_folder, sha256_file
+from ..io import atomic_directory, atomic_write_text, check_out_folder, csv_text, sha256_file
 from ..models import predict_cohort, read_bundle
 from ..profiles import RUN_PROFILE, write_profile
 from .stages import OUTCOME_COLUMNS, publish, run_environment, run_notebooks
@@ -84,12 +84,12 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
         console.rule("[bold]3. Scores from the frozen bundle")
         scores = predict_cohort(copy, checked, cache_dir=cache_dir, n_jobs=n_jobs, progress=True, device=device)
         scores["cohort"] = _as_validation(scores["cohort"])
-        atomic_write_text(tmp / "scores.csv", scores.to_csv(index=False, float_format="%.6g"))
+        atomic_write_text(tmp / "scores.csv", csv_text(scores, float_format="%.6g"))
         table = checked.table
         outcomes = table[OUTCOME_COLUMNS + [c for c in ("site", "scanner") if c in table]].copy()
         outcomes.insert(2, "source_cohort", outcomes["cohort"])
         outcomes["cohort"] = _as_validation(outcomes["cohort"])
-        atomic_write_text(tmp / "outcomes.csv", outcomes.to_csv(index=False))
+        atomic_write_text(tmp / "outcomes.csv", csv_text(outcomes))
         done.append("scores")
         done += run_notebooks(VALIDATION_NOTEBOOKS, tmp, RUN_PROFILE, console, first_stage=4)
         record = {

@@ -1,0 +1,39 @@
+"""CSV text that a spreadsheet opens as data, never as formulas.
+
+A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
+formula by Excel, LibreOffice and Google Sheets (CSV injection, OWASP). Text cells that start
+so get a leading apostrophe, which spreadsheets show as plain text; numbers are left alone.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["FORMULA_PREFIXES", "csv_text", "neutralise_formulas"]
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells (and column names) cannot start a formula.
+
+    >>> neutralise_formulas(pd.DataFrame({"site": ["=cmd|' /C calc'!A0", "A"], "x": [-1.5, 2.0]})).to_dict("list")
+    {'site': ["'=cmd|' /C calc'!A0", 'A'], 'x': [-1.5, 2.0]}
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype):
+            out[column] = out[column].map(_cell)
+    out.columns = [_cell(c) for c in out.columns]
+    return out
+
+
+def csv_text(frame: pd.DataFrame, **to_csv) -> str:
+    """``frame.to_csv(index=False, **to_csv)`` with formulas neutralised."""
+    return neutralise_formulas(frame).to_csv(index=False, **to_csv)
