@@ -9,7 +9,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PROFILE ?= default
 COHORT ?=
 
-.PHONY: install report test test-fast bench clean help
+.PHONY: install report test test-fast lint bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -29,6 +29,10 @@ install: $(STAMP)  ## create .venv and install the suite
 
 report: $(STAMP)  ## regenerate the paper report (PROFILE=default, COHORT=manifest.csv optional)
 	$(BIN)/tace report --profile $(PROFILE) $(if $(COHORT),--cohort $(COHORT))
+
+lint: $(STAMP)  ## ruff (with a complexity limit) on the code and tests; mypy on tace.stats, .cohort and .io
+	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/mypy
 
 test: $(STAMP)  ## run the test suite (slow tests included)
 	$(BIN)/python -m pytest

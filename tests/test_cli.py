@@ -115,6 +115,7 @@ def test_every_command_explains_itself(args):
 
 
 def test_python_dash_m_tace_runs_the_cli():
-    result = subprocess.run([sys.executable, "-m", "tace", "--version"], capture_output=True, text=True, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "tace", "--version"], capture_output=True, text=True,
+                            encoding="utf-8")
     assert result.returncode == 0
     assert result.stdout.startswith("tace, version ")

@@ -43,11 +43,11 @@ def test_dcnn_trains_on_cuda_with_bf16_channels_last_and_fused_adamw():
 
 
 def test_cuda_training_repeats_exactly_under_set_determinism():
+    import torch
+
     from tace.determinism import set_determinism
     from tace.models.dcnn import DCNN
     from tace.profiles import DCNNSettings
-
-    import torch
 
     crops, owner, y = _toy_set()
     runs = []

@@ -84,9 +84,9 @@ def test_a_previous_tace_folder_is_replaced_and_another_folder_is_not(tmp_path):
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".tace-run", "b.txt"]
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "data.csv").write_text("x")
-    with pytest.raises(OutFolderError, match="tace did not write"):
-        with atomic_directory(tmp_path / "mine", overwrite=True, marker="tace test"):
-            pass
+    with pytest.raises(OutFolderError, match="tace did not write"), \
+            atomic_directory(tmp_path / "mine", overwrite=True, marker="tace test"):
+        pass
     assert (tmp_path / "mine" / "data.csv").read_text() == "x"
     _no_partials(tmp_path)
 

@@ -39,11 +39,13 @@ def test_training_writes_a_bundle_and_a_training_record(trained):
         assert (record / name).is_file(), name
     manifest = read_bundle(result.bundle).manifest
     assert set(manifest["thresholds"]["youden"]) == {"clinical", "radiomics", "dcnn", "dlr"}
-    assert manifest["radiomics"]["selected_features"] == pd.read_csv(record / "radiomics_selected.csv")["feature"].tolist()
+    selected = pd.read_csv(record / "radiomics_selected.csv")["feature"].tolist()
+    assert manifest["radiomics"]["selected_features"] == selected
     assert len(manifest["radiomics"]["robust_features"]) <= manifest["radiomics"]["n_extracted"]
     path = pd.read_csv(record / "radiomics_lasso_path.csv")
     coefs = pd.read_csv(record / "radiomics_lasso_coefficients.csv")
-    at_chosen = coefs[np.isclose(coefs["log_lambda"], path.loc[path["chosen"], "log_lambda"].item()) & (coefs["coef"] != 0)]
+    chosen = path.loc[path["chosen"], "log_lambda"].item()
+    at_chosen = coefs[np.isclose(coefs["log_lambda"], chosen) & (coefs["coef"] != 0)]
     assert sorted(at_chosen["feature"]) == sorted(manifest["radiomics"]["selected_features"])
     assert manifest["development_summary"]["n"] == 24
     assert manifest["packages"]["torch"].startswith("2.14")

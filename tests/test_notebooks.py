@@ -3,7 +3,6 @@ and run by papermill with failures named."""
 
 from __future__ import annotations
 
-
 import nbformat
 import pytest
 
@@ -33,5 +32,6 @@ def test_a_failing_notebook_names_itself_the_cell_and_the_error(tmp_path):
     nbformat.write(nb, tmp_path / "broken.ipynb")
     run = tmp_path / "run"
     run.mkdir()
-    with pytest.raises(NotebookError, match=r"notebook broken\.ipynb failed in cell \d+ .*ZeroDivisionError: division by zero"):
+    message = r"notebook broken\.ipynb failed in cell \d+ .*ZeroDivisionError: division by zero"
+    with pytest.raises(NotebookError, match=message):
         run_notebook("broken.ipynb", run, "smoke", source_dir=tmp_path)

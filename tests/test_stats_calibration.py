@@ -57,7 +57,8 @@ def test_hosmer_lemeshow_matches_the_resourceselection_algorithm(name):
     y, p = _data(name)
     ref = VALUES[name]["hosmer_lemeshow"]
     hl = calibration(y, p).hosmer_lemeshow
-    np.testing.assert_allclose([hl.statistic, hl.df, hl.p_value], [ref["statistic"], ref["df"], ref["p_value"]], rtol=1e-6)
+    np.testing.assert_allclose([hl.statistic, hl.df, hl.p_value], [ref["statistic"], ref["df"], ref["p_value"]],
+                               rtol=1e-6)
 
 
 def test_calibration_curve_has_a_band_around_the_smoothed_curve():

@@ -59,7 +59,8 @@ def test_paired_delong_test_matches_pROC(name):
     y, a, b = _data(name)
     ref = VALUES["datasets"][name]["delong_paired"]
     r = delong_test(y, a, b)
-    np.testing.assert_allclose([r.statistic, r.p_value, r.estimate], [ref["statistic"], ref["p_value"], ref["estimate"]], rtol=1e-6)
+    np.testing.assert_allclose([r.statistic, r.p_value, r.estimate],
+                               [ref["statistic"], ref["p_value"], ref["estimate"]], rtol=1e-6)
     np.testing.assert_allclose([r.ci_low, r.ci_high], ref["conf_int"], rtol=1e-6)
     assert r.method == "DeLong's test for two correlated ROC curves"
 
@@ -98,7 +99,7 @@ def test_bootstrap_test_matches_pROC_within_monte_carlo_error(name):
 
 def test_fast_delong_equals_the_naive_quadratic_version_on_data_with_ties():
     rng = np.random.default_rng(0)
-    for trial in range(20):
+    for _ in range(20):
         n = int(rng.integers(5, 300))
         y = rng.random(n) < rng.uniform(0.1, 0.9)
         if y.all() or not y.any():

@@ -26,7 +26,8 @@ def _slope_fits(rng, n, mu, sd):
         p = expit(beta[:, :1] + beta[:, 1:] * lp)
         w = p * (1 - p)
         g = np.stack([(y - p).sum(1), ((y - p) * lp).sum(1)], 1)
-        h = np.stack([np.stack([w.sum(1), (w * lp).sum(1)], 1), np.stack([(w * lp).sum(1), (w * lp * lp).sum(1)], 1)], 1)
+        h = np.stack([np.stack([w.sum(1), (w * lp).sum(1)], 1),
+                      np.stack([(w * lp).sum(1), (w * lp * lp).sum(1)], 1)], 1)
         beta += np.linalg.solve(h, g[..., None])[..., 0]
     return beta[:, 1]
 

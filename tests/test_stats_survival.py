@@ -99,7 +99,7 @@ def test_time_dependent_auc_without_censoring_is_the_auc_of_deaths_by_t_against_
     e = np.ones(400, dtype=bool)
     horizons = [12.0, 24.0]
     table = time_dependent_auc(t, e, risk, horizons)
-    for h, auc in zip(horizons, table["auc"]):
+    for h, auc in zip(horizons, table["auc"], strict=True):
         assert auc == pytest.approx(roc_auc(t <= h, risk).estimate, rel=1e-9)
     assert table["n_cases"].tolist() == [int(np.sum(t <= h)) for h in horizons]
 

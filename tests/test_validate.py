@@ -19,8 +19,8 @@ from tace.cohort.synthetic.model import TwinModel
 from tace.report.article import load_checklist
 from tace.stats import roc_auc
 from tests.conftest import tree_digest
-from tests.test_cohort_contract import CORPUS
 from tests.test_cli import tace
+from tests.test_cohort_contract import CORPUS
 
 #: A third site whose scanner differs from both development and the first external site.
 SCANNER_C = Scanner("C-3T", "C", (0.9, 0.9, 1.1), 0.7, -20.0, 0.08, 0.30, 1.0)
@@ -199,8 +199,9 @@ def test_real_scanner_cases_with_made_up_outcomes_run_through_scoring(trained, r
         writer.writerow(["patient_id", "cohort", "image", "mask", "mask_label", "age", "sex", "bclc", "tumor_number",
                          "tumor_size_cm", "afp_ng_ml", "child_pugh", "mrecist", "os_months", "os_event"])
         for k, (case, mrecist, label, age, sex) in enumerate(rows):
-            writer.writerow([f"ref-{k + 1}", "external", refcases / f"{case}_image.nrrd", refcases / f"{case}_label.nrrd",
-                             label, age, sex, "AB"[k % 2], 1, 4.0 + k, 20.0 * (k + 1), "A", mrecist, "", ""])
+            image, mask = refcases / f"{case}_image.nrrd", refcases / f"{case}_label.nrrd"
+            writer.writerow([f"ref-{k + 1}", "external", image, mask, label, age, sex, "AB"[k % 2], 1, 4.0 + k,
+                             20.0 * (k + 1), "A", mrecist, "", ""])
     note = "real scanner images (PyRadiomics test cases) with made-up clinical values and outcomes"
     out = tmp_path / "run"
     run = tace("validate", "--models", str(result.bundle), "--cohort", str(manifest), "--out", str(out),

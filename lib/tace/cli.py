@@ -86,7 +86,7 @@ def _stop_workers() -> None:
         from joblib.externals.loky import get_reusable_executor
 
         get_reusable_executor().shutdown(wait=False, kill_workers=True)
-    except Exception:  # noqa: BLE001 - best effort on the way out
+    except (ImportError, OSError, RuntimeError):  # best effort on the way out
         pass
 
 
@@ -172,7 +172,8 @@ def main() -> None:
 @click.option("--preview", is_flag=True, help="Also write preview.png: a few patients' tumour slices.")
 @click.option("--jobs", "n_jobs", type=JOBS, default=-1, show_default=True,
               help="Parallel worker processes (-1: all cores).")
-@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out (only once the new one is complete).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace a folder tace synth wrote before (only once the new one is complete).")
 def synth(out: Path, profile: str, seed: int | None, preview: bool, n_jobs: int, overwrite: bool) -> None:
     """Write the digital-twin cohort: synthetic patients shaped like the paper's.
 
@@ -187,7 +188,6 @@ def synth(out: Path, profile: str, seed: int | None, preview: bool, n_jobs: int,
     The same seed and profile give byte-identical files. All data are synthetic.
     """
     from .cohort.synthetic import generate_twin
-
     from .io import OutFolderError
 
     prof = _profile(profile)

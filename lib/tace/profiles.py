@@ -51,7 +51,7 @@ class SyntheticSpec(_Frozen):
     @model_validator(mode="after")
     def _fits_the_anatomy(self) -> SyntheticSpec:
         # The phantom's liver spans about 160 x 150 x 140 mm and tumours start at 3 cm.
-        fov = [n * s for n, s in zip(self.shape, self.spacing_mm)]
+        fov = [n * s for n, s in zip(self.shape, self.spacing_mm, strict=True)]
         if min(fov[:2]) < 150 or fov[2] < 100:
             raise ValueError(f"field of view {fov[0]:g} x {fov[1]:g} x {fov[2]:g} mm (shape x "
                              "spacing_mm) is too small; expected at least 150 x 150 x 100 mm")

@@ -6,11 +6,10 @@ was expected, so that the manifest checks can quote it next to the patient's row
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import gzip
 import zlib
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
@@ -26,7 +25,8 @@ __all__ = [
 
 #: File name endings read as image files; a folder is read as one DICOM series.
 SUPPORTED_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
-_EXPECTED = "a NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr) or MetaImage (.mha, .mhd) file, or a folder holding one DICOM series"
+_EXPECTED = ("a NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr) or MetaImage (.mha, .mhd) file, or a folder holding "
+             "one DICOM series")
 
 
 class ImageReadError(ValueError):
@@ -87,7 +87,7 @@ def _check_nifti(path: Path) -> None:
             if not 1 <= ndim <= 7:
                 return
             kind = _NIFTI_FLOATS.get(datatype)
-            item = np.dtype(f"{order}{kind}") if kind else None
+            item = np.dtype(f"{order}{kind or 'u1'}")  # read only for floating-point voxels
             total, bad, pending = len(head), 0, b""
             skip = max(offset, 0)  # bytes before the first voxel
             block = head

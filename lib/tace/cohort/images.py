@@ -54,6 +54,24 @@ def tumour_mask(mask: sitk.Image, label: int | None = None) -> sitk.Image:
     return out
 
 
+def _tumour_voxels(labels: np.ndarray, present: dict[int, int], label: int | None,
+                   mask_path: Path) -> tuple[int | None, str | None]:
+    """The tumour's voxel count, or what is wrong with the mask's labels."""
+    if (labels < 0).any():
+        return None, f"{mask_path} holds negative labels; expected 0 (background) and labels >= 1"
+    if not present:
+        return None, f"mask is empty (no voxel is non-zero) in {mask_path}; expected a tumour segmentation"
+    listed = ", ".join(map(str, sorted(present)))
+    if label is not None:
+        if label not in present:
+            return None, f"label {label} is absent from the mask {mask_path}; labels present: {listed}"
+        return present[label], None
+    if len(present) > 1:
+        return None, (f"mask holds several labels ({listed}) in {mask_path}; expected one, or choose the "
+                      "tumour's label with the mask_label column or --mask-label")
+    return next(iter(present.values())), None
+
+
 def check_image_pair(image_path: Path, mask_path: Path, *, label: int | None = None,
                      tolerance: GeometryTolerance = GeometryTolerance()) -> PairCheck:
     """Check that a patient's image and mask can be used together.
@@ -95,28 +113,13 @@ def check_image_pair(image_path: Path, mask_path: Path, *, label: int | None = N
         for diff in geometry_differences(Geometry.of(image), Geometry.of(mask), tolerance):
             problems.append(("mask", f"geometry mismatch: mask {diff} ({mask_path})"))
 
-    present = {int(lab): int(n) for lab, n in zip(labels, counts) if lab != 0}
-    roi = None
-    if (labels < 0).any():
-        problems.append(("mask", f"{mask_path} holds negative labels; expected 0 (background) and labels >= 1"))
-    elif not present:
-        problems.append(("mask", f"mask is empty (no voxel is non-zero) in {mask_path}; "
-                                 "expected a tumour segmentation"))
-    elif label is not None:
-        if label not in present:
-            problems.append(("mask", f"label {label} is absent from the mask {mask_path}; "
-                                     f"labels present: {', '.join(map(str, sorted(present)))}"))
-        else:
-            roi = present[label]
-    elif len(present) > 1:
-        problems.append(("mask", f"mask holds several labels ({', '.join(map(str, sorted(present)))}) "
-                                 f"in {mask_path}; expected one, or choose the tumour's label with "
-                                 "the mask_label column or --mask-label"))
-    else:
-        roi = next(iter(present.values()))
+    present = {int(lab): int(n) for lab, n in zip(labels, counts, strict=True) if lab != 0}
+    roi, problem = _tumour_voxels(labels, present, label, mask_path)
+    if problem:
+        problems.append(("mask", problem))
 
     size = tuple(mask.GetSize())
-    if any(n < m for n, m in zip(size, MIN_SIZE)):
+    if any(n < m for n, m in zip(size, MIN_SIZE, strict=True)):
         problems.append(("mask", f"the volume is {' x '.join(map(str, size))} voxels ({mask_path}); expected at "
                                  f"least {' x '.join(map(str, MIN_SIZE))} (x, y, slices): an MRI volume"))
     elif roi is not None and roi < MIN_ROI_VOXELS:

@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ def _read_records(path: Path) -> tuple[list[str], list[_Record], list[Problem]]:
                     problems.append(Problem(row, None, None, f"{len(cells)} fields, but the header "
                                             f"has {len(header)}; expected one value per column"))
                     continue
-                records.append(_Record(row, dict(zip(header, cells))))
+                records.append(_Record(row, dict(zip(header, cells, strict=True))))
     except UnicodeDecodeError as exc:
         raise CohortError(path, [Problem(None, None, None, f"not UTF-8 text ({exc.reason} at byte "
                                          f"{exc.start}); expected a UTF-8 CSV file")]) from None
@@ -130,7 +131,7 @@ def _header_problems(header: list[str]) -> tuple[list[Problem], set[str]]:
     return problems, missing
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: Mapping[str, Any]) -> str:
     column = str(err["loc"][0])
     got = err.get("input")
     expected = EXPECTED.get(column, "")
@@ -223,7 +224,7 @@ def _check_files(base: Path, records: list[_Record], valid: dict[int, ManifestRo
         results = list(parallel(calls))
 
     checks, problems = {}, []
-    for (i, *_), result in zip(jobs, results):
+    for (i, *_), result in zip(jobs, results, strict=True):
         checks[i] = result
         for column, message in result.problems:
             problems.append(Problem(records[i].row, records[i].patient_id, column, message))
@@ -251,6 +252,7 @@ def _build_table(base: Path, records: list[_Record], valid: dict[int, ManifestRo
         model = valid[i]
         row = {name: getattr(model, name) for name in known}
         row = {k: (str(v) if hasattr(v, "value") else v) for k, v in row.items()}
+        assert model.image is not None and model.mask is not None  # required: a valid row has both
         row["image"] = str((base / model.image).resolve())
         row["mask"] = str((base / model.mask).resolve())
         row["nonresponse"] = model.nonresponse
@@ -306,7 +308,7 @@ def load_cohort(manifest: Path | str, *, mask_label: int | None = None,
     >>> load_cohort("no/such/manifest.csv")
     Traceback (most recent call last):
     ...
-    tace.cohort.problems.CohortError: no/such/manifest.csv: 1 problem (rows numbered as in a spreadsheet: the header is row 1)
+    tace.cohort.problems.CohortError: no/such/manifest.csv: 1 problem (rows numbered as in a spreadsheet: ...
       - manifest: file not found; expected a CSV file with one row per patient
     """
     path = Path(manifest)

@@ -64,7 +64,9 @@ class CohortError(ValueError):
         n = len(self.problems)
         head = (f"{self.manifest}: {n} problem{'s' if n != 1 else ''} "
                 "(rows numbered as in a spreadsheet: the header is row 1)")
-        lines, shown, hidden = [head], Counter(), Counter()
+        lines = [head]
+        shown: Counter[str] = Counter()
+        hidden: Counter[str] = Counter()
         for p in self.problems:
             key = p.column or ""
             if shown[key] < self.SHOWN_PER_COLUMN:
@@ -73,8 +75,9 @@ class CohortError(ValueError):
             else:
                 hidden[key] += 1
         for column, k in hidden.items():
-            lines.append(f"  ... and {k} more problem{'s' if k != 1 else ''} in "
-                         f"{'column ' + column if column else 'the file'} (the first {self.SHOWN_PER_COLUMN} are listed)")
+            where = f"column {column}" if column else "the file"
+            lines.append(f"  ... and {k} more problem{'s' if k != 1 else ''} in {where} "
+                         f"(the first {self.SHOWN_PER_COLUMN} are listed)")
         return "\n".join(lines)
 
     def to_frame(self) -> pd.DataFrame:

@@ -76,6 +76,7 @@ def make_crops(images: list, masks: list, spec: CropSpec, labels: list | None = 
     owner : int array, the patient index of each crop
     """
     labels = labels or [None] * len(images)
-    crops = [patient_crops(read_image(i), read_image(m), spec, lab) for i, m, lab in zip(images, masks, labels)]
+    crops = [patient_crops(read_image(i), read_image(m), spec, lab)
+             for i, m, lab in zip(images, masks, labels, strict=True)]
     owner = np.repeat(np.arange(len(crops)), spec.slices)
     return np.concatenate(crops) if crops else np.empty((0, 3, spec.size, spec.size), np.float32), owner

@@ -72,7 +72,7 @@ def load_radiomics_params(path: Path | str) -> dict:
     params = yaml.safe_load(path.read_text(encoding="utf-8"))
     try:
         _extractor(params)
-    except Exception as exc:  # pykwalify's SchemaError and PyRadiomics' ValueError
+    except (ValueError, TypeError, KeyError, RuntimeError) as exc:  # PyRadiomics; pykwalify's are RuntimeErrors
         raise ValueError(f"{path}: not valid PyRadiomics settings ({exc})") from None
     return params
 
@@ -142,7 +142,7 @@ def _extract_one(case: RadiomicsCase, params: dict, cache_dir: Path | None) -> d
     extractor = _extractor(params)
     try:
         raw = extractor.execute(image, mask, label=1)
-    except Exception as exc:  # PyRadiomics raises ValueError, RuntimeError, AssertionError
+    except (ValueError, RuntimeError, AssertionError, ArithmeticError, IndexError) as exc:  # PyRadiomics' failures
         raise ValueError(f"patient {case.patient_id} ({case.perturbation} mask): PyRadiomics "
                          f"failed: {exc}") from None
     values = {k: float(v) for k, v in raw.items() if not k.startswith("diagnostics_")}

@@ -1,7 +1,14 @@
 """File-system helpers: atomic writes (nothing half-written looks complete) and hashing."""
 
-from .atomic import (RUN_MARKER, OutFolderError, atomic_directory, atomic_write_bytes, atomic_write_text,
-                     check_out_folder, is_tace_folder)
+from .atomic import (
+                     RUN_MARKER,
+                     OutFolderError,
+                     atomic_directory,
+                     atomic_write_bytes,
+                     atomic_write_text,
+                     check_out_folder,
+                     is_tace_folder,
+)
 from .csvsafe import csv_text, neutralise_formulas
 from .hashing import sha256_file
 

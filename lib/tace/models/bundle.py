@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..io import sha256_file
 from ..profiles import Profile, ProfileError, profile_from_dict
 
-__all__ = ["BUNDLE_FILES", "BUNDLE_FORMAT", "Bundle", "BundleError", "cohort_fingerprint", "package_versions", "read_bundle",
+__all__ = ["BUNDLE_FILES", "BUNDLE_FORMAT", "Bundle", "BundleError", "cohort_fingerprint", "package_versions",
+           "read_bundle",
            "write_manifest"]
 
 BUNDLE_FORMAT = "tace-bundle/1"

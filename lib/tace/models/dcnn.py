@@ -48,7 +48,7 @@ def build_resnet50(pretrained: str | Path | None = None):
 
         state = load_file(str(pretrained))
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing, unexpected = model.load_state_dict(state, strict=True)
         if unexpected or set(missing) - {"fc.weight", "fc.bias"}:
             raise ValueError(f"{pretrained} does not hold ResNet50 weights (missing "
                              f"{sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
@@ -175,7 +175,7 @@ class DCNN:
         model.train()
         step = training_step(step_fn, opt, sched, spec.augment, gen, self._cuda, compile_augment=spec.compile)
         seen, t0 = 0, time.perf_counter()
-        for epoch in epochs:
+        for _ in epochs:
             order = torch.randperm(n, generator=gen, device=self.device)
             total = torch.zeros((), dtype=torch.float64, device=self.device)  # no per-step sync
             used = 0

@@ -21,6 +21,13 @@ __all__ = ["SCORE_COLUMNS", "load_models", "predict_cohort"]
 SCORE_COLUMNS = ("clinical", "radiomics", "dcnn", "dlr")
 
 
+def _load_errors() -> tuple[type[BaseException], ...]:
+    from safetensors import SafetensorError
+
+    # JSON and XGBoost errors are ValueErrors; torch's state-dict mismatch a RuntimeError
+    return (OSError, ValueError, TypeError, KeyError, AttributeError, RuntimeError, SafetensorError)
+
+
 def load_models(bundle: Bundle, device: str | None = None) -> tuple[ClinicalModel, RadiomicsModel, FusionModel, DCNN]:
     """The four models of a verified bundle. A file whose hash matches but whose content is
     not what its name says (a pickle named .safetensors, a truncated file, JSON of another
@@ -29,11 +36,12 @@ def load_models(bundle: Bundle, device: str | None = None) -> tuple[ClinicalMode
                ("radiomics_pipeline.json + radiomics_xgboost.json", lambda: RadiomicsModel.load(bundle.folder)),
                ("fusion.json", lambda: FusionModel.load(bundle.path("fusion.json"))),
                ("dcnn.safetensors", lambda: DCNN.load(bundle.path("dcnn.safetensors"), device=device)))
+    load_errors = _load_errors()
     models = []
     for name, load in loaders:
         try:
             models.append(load())
-        except Exception as exc:  # noqa: BLE001 - any loader failure means the same: unusable file
+        except load_errors as exc:  # any loader failure means the same: an unusable file
             reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             raise BundleError(f"bundle {bundle.folder}: {name} cannot be loaded ({type(exc).__name__}: "
                               f"{reason}); expected the file tace train wrote") from None
@@ -56,7 +64,7 @@ def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None
     labels = tumour_labels(table)
     clinical, radiomics, fusion, dcnn = load_models(bundle, device)
     cases = [RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), lab)
-             for r, lab in zip(table.itertuples(index=False), labels)]
+             for r, lab in zip(table.itertuples(index=False), labels, strict=True)]
     feats = extract_radiomics(cases, m["radiomics"]["pyradiomics_params"],
                               cache_dir=default_cache_dir() if cache_dir is None else cache_dir,
                               n_jobs=n_jobs, progress=progress).droplevel("perturbation")

@@ -136,7 +136,8 @@ class RadiomicsModel:
         return cls(list(robust), [float(v) for v in mean], [float(v) for v in sd], uncorrelated, selected,
                    [float(v) for v in lasso.coef_[0][nonzero]], float(lasso.intercept_[0]), c,
                    {k: (v.item() if hasattr(v, "item") else v) for k, v in search.best_params_.items()},
-                   raw, path.assign(chosen=lambda d: np.isclose(d["C"], c), minimum=lambda d: np.isclose(d["C"], c_min)),
+                   raw, path.assign(chosen=lambda d: np.isclose(d["C"], c),
+                                    minimum=lambda d: np.isclose(d["C"], c_min)),
                    cv_table, coef_path)
 
     def _z(self, features: pd.DataFrame) -> pd.DataFrame:

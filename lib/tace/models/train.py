@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import logit
 from rich.console import Console
+from scipy.special import logit
 
 from ..cohort import Cohort, CohortName, split_internal, tumour_labels
 from ..determinism import set_determinism
@@ -138,7 +138,8 @@ def _write_gradcam(dcnn: DCNN, cohort: Cohort, seed: int, cspec: CropSpec, folde
     np.savez_compressed(folder / "gradcam.npz", crops=crops, maps=maps, prob=prob, nonresponse=outcome,
                         cohort=np.asarray(pick["cohort"], dtype=str))
     fig = Figure(figsize=(2.6 * len(crops), 3.0), layout="constrained")
-    for k, (ax, crop, cam, p) in enumerate(zip(fig.subplots(1, len(crops), squeeze=False)[0], crops, maps, prob)):
+    axes = fig.subplots(1, len(crops), squeeze=False)[0]
+    for k, (ax, crop, cam, p) in enumerate(zip(axes, crops, maps, prob, strict=True)):
         label = "non-response" if p >= 0.5 else "response"
         plot_gradcam(crop, cam, ax=ax, title=f"patient {k + 1}: P(non-resp.) {p:.2f}\nmap: evidence for {label}")
     fig.suptitle("Grad-CAM of the DCNN (SYNTHETIC DATA when on the digital twin)", fontsize=9)
@@ -169,7 +170,7 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
 
     cases = [RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), lab, pert)
              for pert in ("original", "erode", "dilate")
-             for r, lab in zip(train.itertuples(index=False), labels)]
+             for r, lab in zip(train.itertuples(index=False), labels, strict=True)]
     feats = extract_radiomics(cases, params, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
     by = {p: feats.xs(p, level="perturbation") for p in ("original", "erode", "dilate")}
     original = by["original"].loc[train["patient_id"]]
@@ -226,7 +227,8 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         "seed": seed,
         "training_cohort": {"n": int(len(train)), "sha256": fingerprint},
         "outcome": "non-response to TACE (mRECIST SD or PD) = 1; every score is P(non-response)",
-        "clinical": {"predictors": clinical.predictors, "encodings": {p: CLINICAL_VARIABLES[p] for p in clinical.predictors}},
+        "clinical": {"predictors": clinical.predictors,
+                     "encodings": {p: CLINICAL_VARIABLES[p] for p in clinical.predictors}},
         "radiomics": {"pyradiomics_params": params, "n_extracted": int(original.shape[1]),
                       "robust_features": robust, "selected_features": radiomics.selected,
                       "xgboost_params": radiomics.xgb_params},

@@ -100,12 +100,12 @@ def plot_km(km: pd.DataFrame, *, ax: Axes | None = None, times_at_risk: list[flo
         n0[name] = (part, line.get_color())
     ax.set(ylim=(0, 1.02), xlim=(0, None), xlabel=xlabel, ylabel="Overall survival")
     if times_at_risk:
-        for row, (name, (part, colour)) in enumerate(n0.items()):
+        for row, (part, colour) in enumerate(n0.values()):
             at = []
             for tt in times_at_risk:
                 later = part[part["time"] >= tt]
                 at.append(int(later["at_risk"].iloc[0]) if len(later) else 0)
-            for tt, n in zip(times_at_risk, at):
+            for tt, n in zip(times_at_risk, at, strict=True):
                 ax.annotate(str(n), (tt, 0), xytext=(0, -44 - 10 * row), textcoords="offset points",
                             ha="center", fontsize=7, color=colour, annotation_clip=False)
         ax.annotate("At risk", (0, 0), xytext=(-30, -44), textcoords="offset points", ha="right",

@@ -146,7 +146,8 @@ def write_article(run_dir: Path, record: dict, synthetic: bool, repo: Path = REP
         project = ("# Written by tace validate from the repository's _quarto.yml.\n"
                    + yaml.safe_dump(config, sort_keys=False))
     atomic_write_text(run_dir / "_quarto.yml", project)
-    sections = {m.group(2): m.group(1) for m in re.finditer(r"^#{1,6}\s+(.*?)\s*\{#([a-z0-9-]+)\}", source, re.MULTILINE)}
+    heading = re.compile(r"^#{1,6}\s+(.*?)\s*\{#([a-z0-9-]+)\}", re.MULTILINE)
+    sections = {m.group(2): m.group(1) for m in heading.finditer(source)}
     generated = run_dir / "_generated"
     generated.mkdir(exist_ok=True)
     atomic_write_text(generated / "environment.qmd", _environment(record))

@@ -231,6 +231,8 @@ def render_fallback(run_dir: Path, out_name: str = "report.html") -> Path:
     abstract = _markdown().render(meta.get("abstract", "")) if meta.get("abstract") else ""
     toc_html = "".join(f'<li style="margin-left:{(lvl - 2) * 1.2}rem"><a href="#{i}">{html.escape(t)}</a></li>'
                        for lvl, t, i in toc)
+    banner = ('<p class="synthetic">SYNTHETIC DATA: every patient in this report is simulated by the digital '
+              'twin.</p>') if synthetic else ""
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="tace fallback renderer"><title>{html.escape(title)}</title>
@@ -239,7 +241,7 @@ def render_fallback(run_dir: Path, out_name: str = "report.html") -> Path:
 on PATH). The content is that of <code>index.qmd</code> with the stored outputs of the executed notebooks in
 <code>analysis/</code>; install Quarto and run <code>quarto render</code> in this folder for the HTML and PDF
 manuscript.</p>
-{'<p class="synthetic">SYNTHETIC DATA: every patient in this report is simulated by the digital twin.</p>' if synthetic else ''}
+{banner}
 <header id="sec-title"><h1>{html.escape(title)}</h1><p>{html.escape(meta.get("subtitle", ""))}</p></header>
 <section class="abstract" id="sec-abstract"><h2>Abstract</h2>{abstract}</section>
 <nav class="toc"><strong>Contents</strong><ul>{toc_html}</ul></nav>

@@ -12,8 +12,8 @@ Discrimination: :func:`roc_auc`, :func:`delong_test`, :func:`delong_test_unpaire
 from .calibration import calibration
 from .decision import net_benefit
 from .results import CalibrationResult, Estimate, TestResult
-from .samplesize import SampleSizeResult, external_validation_sample_size
 from .roc import bootstrap_auc_test, delong_test, delong_test_unpaired, roc_auc, roc_curve
+from .samplesize import SampleSizeResult, external_validation_sample_size
 from .survival import concordance, cox_regression, kaplan_meier, logrank_test, time_dependent_auc
 from .thresholds import threshold_metrics, youden_threshold
 

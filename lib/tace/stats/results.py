@@ -7,8 +7,12 @@ worded as R words it (pROC, survival), so that a reviewer can match a number to 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, cast
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["CalibrationResult", "Estimate", "TestResult"]
 
@@ -16,7 +20,7 @@ __all__ = ["CalibrationResult", "Estimate", "TestResult"]
 class _Tabular:
     def to_frame(self) -> pd.DataFrame:
         """One-row table of the scalar fields."""
-        row = {f.name: getattr(self, f.name) for f in fields(self)
+        row = {f.name: getattr(self, f.name) for f in fields(cast("DataclassInstance", self))
                if not isinstance(getattr(self, f.name), (pd.DataFrame, _Tabular, dict))}
         return pd.DataFrame([row])
 
@@ -94,7 +98,8 @@ class TestResult(_Tabular):
 
     def __str__(self) -> str:
         eff = "" if self.estimate is None else f", estimate {self.estimate:.4g}"
-        return f"{self.method}: {self.statistic_name or 'statistic'} = {self.statistic:.4g}, p = {self.p_value:.3g}{eff}"
+        name = self.statistic_name or "statistic"
+        return f"{self.method}: {name} = {self.statistic:.4g}, p = {self.p_value:.3g}{eff}"
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats as sps
 
 from ._checks import check_binary, check_conf_level, check_scores
 from .results import Estimate, TestResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["bootstrap_auc_test", "delong_test", "delong_test_unpaired", "roc_auc", "roc_curve"]
 
@@ -103,8 +107,8 @@ class _StratifiedBootstrap:
         self.m, self.n = cases.shape[1], controls.shape[1]
         self.order = np.argsort(cases, axis=1, kind="stable")
         sorted_cases = np.take_along_axis(cases, self.order, axis=1)
-        self.lo = np.stack([np.searchsorted(s, c, side="left") for s, c in zip(sorted_cases, controls)])
-        self.hi = np.stack([np.searchsorted(s, c, side="right") for s, c in zip(sorted_cases, controls)])
+        self.lo = np.stack([np.searchsorted(s, c, side="left") for s, c in zip(sorted_cases, controls, strict=True)])
+        self.hi = np.stack([np.searchsorted(s, c, side="right") for s, c in zip(sorted_cases, controls, strict=True)])
 
     @staticmethod
     def _counts(rng: np.random.Generator, b: int, size: int) -> np.ndarray:
@@ -212,7 +216,7 @@ def _unstratified_aucs(y: np.ndarray, scores: np.ndarray, n_boot: int,
     return out
 
 
-def roc_curve(y_true, y_score) -> "pd.DataFrame":
+def roc_curve(y_true, y_score) -> pd.DataFrame:
     """The empirical ROC curve: one row per distinct threshold, from (0, 0) to (1, 1).
 
     Wraps ``sklearn.metrics.roc_curve`` (every threshold kept); a patient is called

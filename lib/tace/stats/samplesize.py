@@ -146,7 +146,7 @@ def external_validation_sample_size(prevalence: float, c_statistic: float, *, oe
     z = stats.norm.ppf(0.5 + conf_level / 2)
     if (lp_mean is None) != (lp_sd is None):
         raise ValueError("give both lp_mean and lp_sd, or neither")
-    if lp_mean is None:
+    if lp_mean is None or lp_sd is None:
         lp_mean, lp_sd = lp_distribution(prevalence, c_statistic)
 
     se_oe = math.asinh(oe_ci_width / 2) / z  # CI exp(+-z se) around O/E = 1 has this width

@@ -62,7 +62,8 @@ def fit_update(y_true, prob, method: str) -> Update:
         fit = sm.GLM(y.astype(float), np.ones((y.size, 1)), family=sm.families.Binomial(), offset=lp).fit(tol=1e-12)
         return Update(method, float(fit.params[0]), 1.0)
     if method == "logistic recalibration":
-        fit = sm.GLM(y.astype(float), sm.add_constant(lp, has_constant="add"), family=sm.families.Binomial()).fit(tol=1e-12)
+        design = sm.add_constant(lp, has_constant="add")
+        fit = sm.GLM(y.astype(float), design, family=sm.families.Binomial()).fit(tol=1e-12)
         return Update(method, float(fit.params[0]), float(fit.params[1]))
     raise ValueError(f"unknown update {method!r}; expected one of {', '.join(UPDATES)}")
 

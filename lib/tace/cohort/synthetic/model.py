@@ -226,8 +226,9 @@ def draw_patients(n_internal: int, n_external: int, n_followup: int, seed: int |
                           rng.exponential(1.0 / s.dropout_per_month, size=len(df)))
     followup = (df["cohort"] == "followup").to_numpy()
     df["survival_lp"] = lp
-    df["nonresponse"] = pd.array(np.where(followup, None, nonresp), dtype="boolean")
-    df["mrecist"] = np.where(followup, None, mrecist)
+    df["nonresponse"] = pd.array([None if f else bool(v) for f, v in zip(followup, nonresp, strict=True)],
+                                 dtype="boolean")
+    df["mrecist"] = [None if f else m for f, m in zip(followup, mrecist, strict=True)]
     df["os_months"] = np.where(followup, np.maximum(np.round(np.minimum(t_event, t_censor), 1), 0.1), np.nan)
     df["os_event"] = pd.array(np.where(followup, (t_event <= t_censor).astype(int), None), dtype="Int64")
     return df

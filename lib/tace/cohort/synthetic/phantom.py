@@ -20,6 +20,7 @@ a field of view over the right upper abdomen:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,12 +48,13 @@ class Grid:
 
     @property
     def origin(self) -> tuple[float, float, float]:
-        return tuple(-(n - 1) / 2.0 * s for n, s in zip(self.shape, self.spacing))
+        x, y, z = (-(n - 1) / 2.0 * s for n, s in zip(self.shape, self.spacing, strict=True))
+        return x, y, z
 
     def axes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Coordinates in mm, broadcastable in (z, y, x) array order: (Z, Y, X)."""
         x, y, z = (o + s * np.arange(n, dtype=np.float32)
-                   for o, s, n in zip(self.origin, self.spacing, self.shape))
+                   for o, s, n in zip(self.origin, self.spacing, self.shape, strict=True))
         return z[:, None, None], y[None, :, None], x[None, None, :]
 
 
@@ -83,7 +85,7 @@ def smooth_noise(shape_zyx: tuple[int, ...], spacing_zyx: tuple[float, ...], cor
     spectrum = (rng.standard_normal(half, dtype=np.float32)
                 + 1j * rng.standard_normal(half, dtype=np.float32)).astype(np.complex64)
     sigma = corr_mm / 2.0
-    kz, ky = (sp_fft.fftfreq(n, d=s).astype(np.float32) for n, s in zip(padded[:2], spacing[:2]))
+    kz, ky = (sp_fft.fftfreq(n, d=s).astype(np.float32) for n, s in zip(padded[:2], spacing[:2], strict=True))
     kx = sp_fft.rfftfreq(padded[2], d=spacing[2]).astype(np.float32)
     scale = np.float32(-2.0 * (np.pi * sigma) ** 2)
     gain = np.exp(scale * (kz[:, None, None] ** 2 + ky[None, :, None] ** 2 + kx[None, None, :] ** 2))
@@ -128,14 +130,14 @@ class _Canvas:
     def box(self, centre: np.ndarray, radius_mm: float) -> tuple[slice, slice, slice] | None:
         """Index slices (z, y, x) of the cube of half-width ``radius_mm`` around ``centre``."""
         out = []
-        for axis, c in zip((0, 1, 2), centre[::-1]):
+        for axis, c in zip((0, 1, 2), centre[::-1], strict=True):
             coords = self.zyx[axis].ravel()
             lo = np.searchsorted(coords, c - radius_mm)
             hi = np.searchsorted(coords, c + radius_mm, side="right")
             if hi - lo < 1:
                 return None
             out.append(slice(int(lo), int(hi)))
-        return tuple(out)
+        return out[0], out[1], out[2]
 
     def sub(self, box: tuple[slice, ...]) -> tuple[np.ndarray, ...]:
         z, y, x = self.zyx
@@ -186,7 +188,7 @@ def _draw_lesion(canvas: _Canvas, liver: np.ndarray, centre: np.ndarray, diamete
 
 def _place_in_liver(liver_level: np.ndarray, canvas: _Canvas, rng: np.random.Generator,
                     liver_centre: np.ndarray, liver_axes: np.ndarray, spread: float,
-                    avoid: list[tuple[np.ndarray, float]] = (), tries: int = 30) -> np.ndarray | None:
+                    avoid: Sequence[tuple[np.ndarray, float]] = (), tries: int = 30) -> np.ndarray | None:
     for _ in range(tries):
         p = liver_centre + rng.uniform(-spread, spread, 3) * liver_axes
         ijk = [int(np.clip(np.searchsorted(canvas.zyx[ax].ravel(), p[2 - ax]), 0,
@@ -238,7 +240,7 @@ def render_case(traits: CaseTraits, grid: Grid, scanner: Scanner,
     centre = _place_in_liver(liver_level, canvas, rng, liver_centre, liver_axes, 0.35)
     if centre is None:
         centre = liver_centre.copy()
-    half_fov = np.array([n * s / 2.0 for n, s in zip(grid.shape, grid.spacing)])
+    half_fov = np.array([n * s / 2.0 for n, s in zip(grid.shape, grid.spacing, strict=True)])
     centre = np.clip(centre, -half_fov + 0.35 * diameter, half_fov - 0.35 * diameter)
     mask = _draw_lesion(canvas, liver, centre, diameter, traits, rng, index=True)
     if mask is None or not mask.any():
@@ -270,7 +272,7 @@ def render_case(traits: CaseTraits, grid: Grid, scanner: Scanner,
 
     # The scanner: blur, bias field, Rician noise, stored scale.
     signal = ndimage.gaussian_filter(canvas.signal, scanner.blur_sigma_vox)
-    half = np.array([n * s / 2.0 for n, s in zip(grid.shape, grid.spacing)], dtype=np.float32)
+    half = np.array([n * s / 2.0 for n, s in zip(grid.shape, grid.spacing, strict=True)], dtype=np.float32)
     u, v, w = x / half[0], y / half[1], z / half[2]
     c = rng.standard_normal(6) / np.sqrt(6.0)
     signal *= np.exp(scanner.bias_amplitude * (c[0] * u + c[1] * v + c[2] * w

@@ -38,7 +38,7 @@ def write_preview(twin_dir: Path, out: Path, n: int = 8) -> Path:
     rows = int(np.ceil(len(cases) / cols))
     fig = Figure(figsize=(3.2 * cols, 3.5 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax, case in zip(axes, cases.itertuples(index=False)):
+    for ax, case in zip(axes, cases.itertuples(index=False), strict=False):  # more axes than cases
         image = sitk.ReadImage(str(twin_dir / case.image))
         mask = sitk.GetArrayFromImage(sitk.ReadImage(str(twin_dir / case.mask)))
         arr = sitk.GetArrayFromImage(image)

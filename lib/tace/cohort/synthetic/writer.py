@@ -75,7 +75,7 @@ def generate_twin(out: Path | str, spec: SyntheticSpec, seed: int, *, n_jobs: in
     n_jobs
         Parallel worker processes (joblib; -1 for all cores).
     overwrite
-        Replace an existing non-empty ``out``.
+        Replace a folder tace wrote before (never another non-empty folder).
     progress
         Show a progress bar.
     preview
@@ -104,8 +104,9 @@ def generate_twin(out: Path | str, spec: SyntheticSpec, seed: int, *, n_jobs: in
         (tmp / "images").mkdir()
         (tmp / "masks").mkdir()
         jobs = []
-        for row, scanner, case_seed in zip(df.itertuples(index=False), scanners, case_seeds):
-            grid = Grid(spec.shape, tuple(s * f for s, f in zip(spec.spacing_mm, scanner.spacing_factor)))
+        for row, scanner, case_seed in zip(df.itertuples(index=False), scanners, case_seeds, strict=True):
+            sx, sy, sz = (s * f for s, f in zip(spec.spacing_mm, scanner.spacing_factor, strict=True))
+            grid = Grid(spec.shape, (sx, sy, sz))
             traits = CaseTraits(row.tumor_size_cm, int(row.tumor_number), row.heterogeneity,
                                 row.margin_irregularity, bool(row.peritumoural_hypointensity),
                                 int(row.satellite_nodules))
