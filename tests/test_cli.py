@@ -61,7 +61,10 @@ def test_synth_refuses_to_overwrite_a_folder_and_leaves_it_alone(tmp_path):
     (out / "keep.txt").write_text("mine")
     result = tace("synth", "--out", str(out), "--profile", "smoke")
     assert result.returncode == 2
-    assert "exists and is not empty" in result.stderr
+    assert "non-empty folder that tace did not write" in result.stderr
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    result = tace("synth", "--out", str(out), "--profile", "smoke", "--overwrite")  # not even with --overwrite
+    assert result.returncode == 2 and "tace did not write" in result.stderr
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 

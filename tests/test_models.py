@@ -329,14 +329,15 @@ def test_epoch_loss_is_the_mean_over_the_crops_trained_on_not_over_skipped_ones(
 
 
 def test_a_missing_robust_feature_is_named_not_a_bare_key_error(trained, radiomics_cache):
+    from tace.cohort import tumour_labels
     from tace.features.radiomics import RadiomicsCase, extract_radiomics
 
     cohort, result = trained
     model = result.models["radiomics"]
     unselected = next(f for f in model.robust_features if f not in model.selected)
     test = cohort.table[cohort.table["cohort"] == "test"].head(2)
-    feats = extract_radiomics([RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), r.mask_label)
-                               for r in test.itertuples()],
+    feats = extract_radiomics([RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), label)
+                               for r, label in zip(test.itertuples(), tumour_labels(test), strict=True)],
                               read_bundle(result.bundle).manifest["radiomics"]["pyradiomics_params"],
                               cache_dir=radiomics_cache).droplevel("perturbation")
     with pytest.raises(ValueError, match=rf"1 radiomics feature\(s\) the model needs are missing.*{unselected}"):

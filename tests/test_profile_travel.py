@@ -41,7 +41,8 @@ def test_a_custom_yaml_named_like_a_shipped_profile_runs_with_its_own_seed_from_
     assert "profile.yaml" in (tmp_path / "run" / "report.html").read_text()
 
 
-def test_a_bundle_from_a_custom_profile_validates_with_the_bundles_own_profile(trained, small_cohort, tmp_path):
+def test_a_bundle_from_a_custom_profile_validates_with_its_own_profile_and_carries_only_its_files(
+        trained, small_cohort, tmp_path):
     import shutil
 
     _, result = trained
@@ -51,12 +52,15 @@ def test_a_bundle_from_a_custom_profile_validates_with_the_bundles_own_profile(t
     manifest["profile"].update(name="my-site-profile", seed=4242,
                                description="trained from a YAML that tace does not ship")
     (bundle / "manifest.json").write_text(json.dumps(manifest))
+    (bundle / "extra.pkl").write_bytes(b"\x80\x04N.")  # not listed: never loaded, never copied
     run = tace("validate", "--models", str(bundle), "--cohort", str(small_cohort.manifest), "--out",
                str(tmp_path / "run"), "--jobs", "2", "--renderer", "fallback", cache=tmp_path / "cache")
     assert run.returncode == 0, run.stderr[-3000:]
     stored = read_stored_profile(tmp_path / "run" / "profile.yaml")
     assert (stored.name, stored.seed) == ("my-site-profile", 4242)
     assert _sidecar_seeds(tmp_path / "run") == {4242}
+    copied = sorted(p.name for p in (tmp_path / "run" / "models" / "bundle").iterdir())
+    assert copied == sorted(["manifest.json", *manifest["files"]])
 
 
 def test_a_notebook_without_its_run_profile_says_so(tmp_path):

@@ -257,7 +257,7 @@ def test_survival_notebook_draws_km_when_both_dlr_groups_exist_and_says_why_when
     low, high = cutoff * 0.5, cutoff + (1 - cutoff) * 0.5
     scores.loc[follow, "dlr"] = [high if (split == "both" and i % 2) else low for i in range(n)]
     scores.to_csv(run / "scores.csv", index=False)
-    executed = nbformat.read(run_notebook("07_survival.ipynb", run, "smoke"), as_version=4)
+    executed = nbformat.read(run_notebook("07_survival.ipynb", run, "profile.yaml"), as_version=4)
     km_cell = next(c for c in executed.cells if c.source.startswith("#| label: fig-km-dlr\n"))
     shown = [o for o in km_cell.outputs if "data" in o]
     if expect_figure:

@@ -34,7 +34,7 @@ def test_twin_is_byte_identical_for_the_same_seed_whatever_the_worker_count(smok
     again = generate_twin(tmp_path / "again", smoke_profile.synthetic, smoke_profile.seed,
                           n_jobs=2, preview=True)
     first, second = _hashes(smoke_twin), _hashes(again.root)
-    assert len(first) == 2 * (smoke_profile.synthetic.n_total) + 4  # + manifest, truth, README, preview
+    assert len(first) == 2 * (smoke_profile.synthetic.n_total) + 5  # + manifest, truth, README, preview, marker
     assert first == second
 
 

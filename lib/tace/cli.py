@@ -65,12 +65,12 @@ def _device(ctx, param, value: str | None) -> str | None:
     return value
 
 
-def _check_out(out: Path, *protected: Path) -> None:
+def _check_out(out: Path, *protected: Path, bundle: Path | None = None) -> None:
     """Refuse an --out that tace must not write, before any work (see tace.io.check_out_folder)."""
     from .io import OutFolderError, check_out_folder
 
     try:
-        check_out_folder(out, protected=tuple(protected))
+        check_out_folder(out, protected=tuple(protected), sealed=(bundle,) if bundle else ())
     except OutFolderError as exc:
         raise click.BadParameter(str(exc), param_hint="--out") from None
 
@@ -391,7 +391,7 @@ def validate(models: Path, manifest: Path, out: Path, note: str | None, renderer
     from .report import RenderError, run_validation
     from .report.notebooks import NotebookError
 
-    _check_out(out, manifest.parent, models)
+    _check_out(out, manifest.parent, bundle=models)
     try:
         result = run_validation(models, manifest, out, mask_label=mask_label, n_jobs=n_jobs, console=_err,
                                 cache_dir=cache_dir, renderer=renderer, note=note, device=device)

@@ -33,13 +33,15 @@ def is_tace_folder(folder: Path) -> bool:
     return (folder / RUN_MARKER).is_file() or (folder / "run.json").is_file() and (folder / "figures").is_dir()
 
 
-def check_out_folder(out: Path | str, *, overwrite: bool = True, protected: tuple[Path | str, ...] = ()) -> Path:
+def check_out_folder(out: Path | str, *, overwrite: bool = True, protected: tuple[Path | str, ...] = (),
+                     sealed: tuple[Path | str, ...] = ()) -> Path:
     """Check, before any work, that ``out`` may receive a new tace folder; return it absolute.
 
     ``out`` may be new, an empty folder, or (with ``overwrite``) a folder tace wrote before.
-    It may not be the file system's root, a file, or any other non-empty folder, and may not
-    overlap a ``protected`` path (the cohort's folder, the bundle): equal to it, inside it, or
-    one of its parents.
+    It may not be the file system's root, a file, or any other non-empty folder; it may not
+    be a ``protected`` path (the cohort's folder) or one of its parents (replacing it would
+    take the inputs with it), and it may not be a ``sealed`` path (the bundle), one of its
+    parents or a folder inside it (a bundle holds its own files only).
 
     Raises
     ------
@@ -50,10 +52,10 @@ def check_out_folder(out: Path | str, *, overwrite: bool = True, protected: tupl
     real = Path(os.path.realpath(out))
     if real == Path(real.anchor):
         raise OutFolderError(f"--out {out} is the root of the file system; expected a folder of its own")
-    for p in protected:
+    for p, inside_too in [*((p, False) for p in protected), *((p, True) for p in sealed)]:
         p = Path(os.path.realpath(Path(p).expanduser()))
-        if real == p or real.is_relative_to(p) or p.is_relative_to(real):
-            where = "is" if real == p else ("lies inside" if real.is_relative_to(p) else "contains")
+        if real == p or p.is_relative_to(real) or (inside_too and real.is_relative_to(p)):
+            where = "is" if real == p else ("contains" if p.is_relative_to(real) else "lies inside")
             raise OutFolderError(f"--out {out} {where} {p}, an input of this run; expected a folder apart "
                                  "from the cohort and the bundle, which tace only reads")
     if out.is_symlink() or out.exists():
@@ -77,7 +79,8 @@ def _umask() -> int:
 
 @contextmanager
 def atomic_directory(dest: Path | str, *, overwrite: bool = False, marker: str | None = None,
-                     protected: tuple[Path | str, ...] = ()) -> Iterator[Path]:
+                     protected: tuple[Path | str, ...] = (), sealed: tuple[Path | str, ...] = ()
+                     ) -> Iterator[Path]:
     """Build a folder under a temporary name and move it to ``dest`` only on success.
 
     Parameters
@@ -90,8 +93,8 @@ def atomic_directory(dest: Path | str, *, overwrite: bool = False, marker: str |
     marker
         What wrote the folder (e.g. ``"tace report"``), recorded in its :data:`RUN_MARKER`
         file, which lets a later run replace it.
-    protected
-        Paths ``dest`` must not overlap (inputs of the run).
+    protected, sealed
+        Inputs of the run that ``dest`` must keep apart from (see :func:`check_out_folder`).
 
     Yields
     ------
@@ -103,7 +106,7 @@ def atomic_directory(dest: Path | str, *, overwrite: bool = False, marker: str |
     OutFolderError
         When ``dest`` may not be written (see :func:`check_out_folder`).
     """
-    dest = check_out_folder(dest, overwrite=overwrite, protected=protected)
+    dest = check_out_folder(dest, overwrite=overwrite, protected=protected, sealed=sealed)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
     tmp.chmod(0o777 & ~_umask())
@@ -117,7 +120,7 @@ def atomic_directory(dest: Path | str, *, overwrite: bool = False, marker: str |
         raise
     try:
         if dest.exists():
-            check_out_folder(dest, overwrite=overwrite, protected=protected)  # unchanged meanwhile?
+            check_out_folder(dest, overwrite=overwrite, protected=protected, sealed=sealed)  # still so?
             old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
             dest.rename(old)
             tmp.rename(dest)

@@ -67,7 +67,7 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
     done: list[str] = []
     console.rule("[bold]1. The frozen bundle (sha256 of every file)")
     bundle = read_bundle(models)
-    check_out_folder(out, protected=(Path(manifest).resolve().parent, bundle.folder))  # before any work
+    check_out_folder(out, protected=(Path(manifest).resolve().parent,), sealed=(bundle.folder,))  # before any work
     profile = bundle.profile
     console.print(f"Bundle {bundle.folder}: profile {profile.name}, developed on "
                   f"{bundle.manifest['training_cohort']['n']} patients")
@@ -76,7 +76,7 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
     for text in checked.warnings:
         console.print(f"[bold yellow]Warning[/]: {text}", highlight=False)
     with atomic_directory(out, overwrite=True, marker="tace validate",
-                          protected=(Path(manifest).resolve().parent, bundle.folder)) as tmp:
+                          protected=(Path(manifest).resolve().parent,), sealed=(bundle.folder,)) as tmp:
         write_profile(profile, tmp / RUN_PROFILE)  # the bundle's own profile, read by every notebook
         copy = tmp / "models" / "bundle"
         bundle.copy_to(copy)  # the report carries the models it validated: the listed files only
