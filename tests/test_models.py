@@ -342,3 +342,29 @@ def test_a_missing_robust_feature_is_named_not_a_bare_key_error(trained, radiomi
                               cache_dir=radiomics_cache).droplevel("perturbation")
     with pytest.raises(ValueError, match=rf"1 radiomics feature\(s\) the model needs are missing.*{unselected}"):
         model.predict_proba(feats.drop(columns=[unselected]))
+
+
+def test_the_radiomics_model_takes_the_profiles_settings_as_they_are():
+    """One declaration of the settings: the validated profile section goes straight in, and
+    the XGBoost grid searched is the profile's (no copy of it elsewhere)."""
+    from itertools import product
+
+    from tace.models.radiomics_model import RadiomicsModel
+    from tace.profiles import load_profile
+
+    settings = load_profile("smoke").radiomics
+    rng = np.random.default_rng(5)
+    y = np.r_[np.zeros(20), np.ones(20)].astype(int)
+    x = pd.DataFrame(rng.normal(size=(40, 6)), columns=[f"f{i}" for i in range(6)])
+    x["f0"] += 1.5 * y
+    model = RadiomicsModel.fit(x, y, list(x.columns), settings, seed=1)
+    searched = [json.loads(p) for p in model.xgb_cv["params"]]
+    grid = settings.xgb_grid
+    assert searched == [dict(zip(grid, combo, strict=True)) for combo in product(*grid.values())]
+    assert "f0" in model.selected
+
+
+def test_scoring_does_not_import_the_training_code():
+    code = "import sys, tace.models.predict; print('tace.models.train' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
