@@ -45,6 +45,7 @@ bench: $(STAMP)  ## print the benchmarks' figures (record them in benchmarks/RES
 	$(BIN)/python benchmarks/bench_stats.py
 	$(BIN)/python benchmarks/bench_radiomics.py
 	$(BIN)/python benchmarks/bench_dcnn.py
+	$(BIN)/python benchmarks/bench_hostile.py
 
 clean:  ## remove .venv and generated reports
 	rm -rf $(VENV) reports/*/

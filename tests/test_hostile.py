@@ -66,10 +66,9 @@ def test_validate_refuses_an_out_that_overlaps_the_cohort_or_the_bundle(trained,
 @pytest.mark.parametrize("out", ["/", "."])
 def test_train_refuses_the_root_or_a_non_empty_working_folder_before_any_work(small_cohort, out):
     before = tree_digest(small_cohort.root)
-    t0 = time.monotonic()
     run = tace("train", "--cohort", "manifest.csv", "--profile", "smoke", "--out", out, cwd=small_cohort.root)
     _clean_failure(run, "--out")
-    assert time.monotonic() - t0 < 30  # refused up front, not after training
+    assert "Checking images" not in run.stderr and "Training on" not in run.stderr  # refused before any work
     assert tree_digest(small_cohort.root) == before
     _no_partials(small_cohort.root, small_cohort.root.parent)
 
@@ -187,10 +186,8 @@ def test_a_symbolic_link_in_the_bundle_is_refused(trained, small_cohort, tmp_pat
     real = tmp_path / "elsewhere.safetensors"
     shutil.move(bundle / "dcnn.safetensors", real)
     os.symlink(real if target == "copy" else "/dev/zero", bundle / "dcnn.safetensors")
-    t0 = time.monotonic()
-    run = _predict(bundle, small_cohort, tmp_path)
+    run = _predict(bundle, small_cohort, tmp_path)  # a link to /dev/zero is never read (no hang)
     _clean_failure(run, "dcnn.safetensors: is a symbolic link")
-    assert time.monotonic() - t0 < 60
 
 
 @pytest.mark.parametrize("content, needle", [
@@ -272,11 +269,9 @@ def test_a_fifo_as_image_or_manifest_is_refused_without_hanging(small_cohort, wh
     _clean_failure(run, "not a regular file")
 
 
-def test_dev_zero_as_the_manifest_is_refused_at_once():
-    t0 = time.monotonic()
+def test_dev_zero_as_the_manifest_is_refused_without_reading_it():
     run = _check(Path("/dev/zero"))
     _clean_failure(run, "not a regular file")
-    assert time.monotonic() - t0 < 30
 
 
 def test_nan_and_infinite_voxels_in_a_nifti_are_refused_with_the_patient(small_cohort):
@@ -318,7 +313,8 @@ def test_a_manifest_without_patient_id_names_the_column(small_cohort):
     _clean_failure(run, "column patient_id: required column is missing")
 
 
-def test_ten_thousand_rows_of_nonsense_give_a_short_report_quickly(tmp_path):
+def test_ten_thousand_rows_of_nonsense_give_a_short_report(tmp_path):
+    """Time and memory of this case: benchmarks/bench_hostile.py (RESULTS.md)."""
     manifest = tmp_path / "manifest.csv"
     with manifest.open("w", newline="") as fh:
         writer = csv.writer(fh)
@@ -327,12 +323,10 @@ def test_ten_thousand_rows_of_nonsense_give_a_short_report_quickly(tmp_path):
         for _ in range(10_000):
             writer.writerow(["same", "nowhere", "img.nii", "msk.nii", "old", "X", "Z", "many", "big", "-1", "D", "?"])
     before = tree_digest(tmp_path)
-    t0 = time.monotonic()
     run = _check(manifest, "--jobs", "2")
-    took = time.monotonic() - t0
     _clean_failure(run, "problems", "more problems in column patient_id")
-    assert took < 60, took
-    assert len(run.stderr) < 200_000, len(run.stderr)
+    assert len(run.stderr) < 200_000, len(run.stderr)  # 50 problems a column, then a count
+    assert run.stderr.count("\n  - ") <= 50 * 13
     assert tree_digest(tmp_path) == before
 
 
