@@ -368,3 +368,22 @@ def test_scoring_does_not_import_the_training_code():
     code = "import sys, tace.models.predict; print('tace.models.train' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "False"
+
+
+def test_a_youden_cut_off_carried_to_a_rescaled_model_calls_the_same_patients():
+    """The bundle's cut-offs are found on out-of-fold scores and carried to the refitted
+    model's scale: when the two differ by an affine map of the logit, exactly the same
+    patients are called positive (applying the out-of-fold cut-off as is would not)."""
+    from scipy.special import expit, logit
+
+    from tace.models.fusion import Standardiser
+    from tace.stats import youden_threshold
+
+    rng = np.random.default_rng(3)
+    y = rng.random(150) < 0.4
+    oof = expit(rng.normal(0, 1, 150) + y)
+    refitted = expit(2.5 + 3 * logit(oof))  # more training steps: shifted, steeper logits
+    cut = youden_threshold(y, oof)
+    carried = Standardiser.of(oof).carry(cut, Standardiser.of(refitted))
+    np.testing.assert_array_equal(refitted >= carried, oof >= cut)
+    assert not np.array_equal(refitted >= cut, oof >= cut)

@@ -58,6 +58,17 @@ class Standardiser:
     def z(self, prob) -> np.ndarray:
         return (_logit(prob) - self.mean) / self.sd
 
+    def carry(self, threshold: float, to: Standardiser) -> float:
+        """The probability cut-off on ``to``'s scale at the same standardised logit as
+        ``threshold`` on this one's (a cut-off outside (0, 1) stays where it is).
+
+        >>> Standardiser(0.0, 1.0).carry(0.5, Standardiser(1.0, 2.0)) == float(expit(1.0))
+        True
+        """
+        if not 0 < threshold < 1:
+            return float(threshold)
+        return float(expit(to.mean + to.sd * float(self.z(np.array([threshold]))[0])))
+
 
 @dataclass(frozen=True)
 class FusionModel:

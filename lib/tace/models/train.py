@@ -37,7 +37,7 @@ from ..stats import roc_auc, youden_threshold
 from .bundle import cohort_fingerprint, package_versions, write_manifest
 from .clinical import CLINICAL_VARIABLES, ClinicalModel, encode_clinical
 from .dcnn import DCNN
-from .fusion import FusionModel
+from .fusion import FusionModel, Standardiser
 from .radiomics_model import RadiomicsModel
 
 __all__ = ["TrainResult", "train_models", "training_table"]
@@ -216,7 +216,11 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     fitted["dlr"] = fusion.predict_proba(fitted["dcnn"].to_numpy(), fitted["radiomics"].to_numpy())
     console.print(f"DLR on the training patients: mean {fitted['dlr'].mean():.3f} (bundle's models), "
                   f"{oof['dlr'].mean():.3f} (out-of-fold); observed non-response rate {y.mean():.3f}")
-    thresholds = {s: youden_threshold(y, oof[s].to_numpy()) for s in _SCORES}
+    # Youden cut-offs are found on the out-of-fold scores, then carried to the scale of the
+    # bundle's own models (the same moment matching as the fusion's): a cut-off of the fold
+    # models applied as is to the refitted models would call another share of patients
+    youden_oof = {s: youden_threshold(y, oof[s].to_numpy()) for s in _SCORES}
+    thresholds = {s: Standardiser.of(oof[s]).carry(youden_oof[s], Standardiser.of(fitted[s])) for s in _SCORES}
 
     fingerprint_rows = train.drop(columns=["image", "mask"]).to_dict(orient="records")
     fingerprint = cohort_fingerprint(fingerprint_rows, [Path(p) for p in list(train["image"]) + list(train["mask"])])
@@ -239,8 +243,10 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         "fusion": {**fusion.to_dict(),
                    "fitted_on": f"{profile.fusion.folds}-fold out-of-fold training predictions, each model's "
                                 "logit standardised by its mean and SD on the training patients"},
-        "thresholds": {"youden": thresholds, "dlr_survival_cutoff": thresholds["dlr"],
-                       "fixed_on": f"{profile.fusion.folds}-fold out-of-fold training predictions"},
+        "thresholds": {"youden": thresholds, "dlr_survival_cutoff": thresholds["dlr"], "youden_oof": youden_oof,
+                       "fixed_on": f"{profile.fusion.folds}-fold out-of-fold training predictions (youden_oof), "
+                                   "carried to each bundle model's scale by the mean and SD of its logits on the "
+                                   "training patients (youden)"},
         "development_summary": _summary(train, oof, fitted),
     }
 
