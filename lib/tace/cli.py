@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .cohort import CohortError, load_cohort, summarize
+from .cohort import CohortError, load_cohort, print_warnings, summarize
 from .profiles import ProfileError, available_profiles, load_profile
 
 _err = Console(stderr=True)
@@ -101,12 +101,6 @@ def _exit_with(error: CohortError) -> None:
     """Print every problem of a cohort, as written, and exit 1."""
     _err.print(str(error), markup=False, highlight=False, soft_wrap=True)
     sys.exit(1)
-
-
-def warn_cohort(cohort, console: Console = _err) -> None:
-    """Print what the cohort check allowed but a person should look at."""
-    for text in cohort.warnings:
-        console.print(f"[bold yellow]Warning[/]: {text}", highlight=False)
 
 
 def _print_summary(cohort) -> None:
@@ -222,7 +216,7 @@ def check_cohort(manifest: Path, mask_label: int | None, n_jobs: int) -> None:
         cohort = load_cohort(manifest, mask_label=mask_label, n_jobs=n_jobs, progress=True)
     except CohortError as exc:
         _exit_with(exc)
-    warn_cohort(cohort)
+    print_warnings(cohort, _err)
     _print_summary(cohort)
     _out.print(f"[bold green]OK[/]: {manifest} satisfies the data contract.")
 
@@ -269,7 +263,7 @@ def train(manifest: Path, profile: str, out: Path, mask_label: int | None, cache
     _check_out(out, manifest.parent)
     try:
         cohort = load_cohort(manifest, mask_label=mask_label, n_jobs=max(n_jobs, 1), progress=True)
-        warn_cohort(cohort)
+        print_warnings(cohort, _err)
         result = train_models(cohort, prof, out, cache_dir=cache_dir, n_jobs=n_jobs, console=_err,
                               device=device)
     except CohortError as exc:
@@ -304,7 +298,7 @@ def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cac
                                  "CSV file apart from the inputs, which tace only reads", param_hint="--out")
     try:
         cohort = load_cohort(manifest, mask_label=mask_label, n_jobs=max(n_jobs, 1), progress=True)
-        warn_cohort(cohort)
+        print_warnings(cohort, _err)
         scores = predict_cohort(models, cohort, cache_dir=cache_dir, n_jobs=n_jobs, progress=True,
                                 device=device)
     except CohortError as exc:

@@ -11,7 +11,7 @@ from .manifest import Cohort, load_cohort, tumour_labels
 from .problems import CohortError, Problem
 from .schema import COLUMNS, NONRESPONSE_CATEGORIES, REQUIRED_COLUMNS, CohortName, ManifestRow
 from .split import split_internal
-from .summary import CohortSummary, summarize
+from .summary import CohortSummary, print_warnings, summarize
 
 __all__ = [
     "COLUMNS",
@@ -28,6 +28,7 @@ __all__ = [
     "Problem",
     "check_image_pair",
     "load_cohort",
+    "print_warnings",
     "read_image",
     "split_internal",
     "summarize",

@@ -211,7 +211,7 @@ def _check_files(base: Path, records: list[_Record], valid: dict[int, ManifestRo
         mask = (rec.values.get("mask") or "").strip()
         if not image or not mask:
             continue  # reported by the row checks
-        row_label = valid[i].mask_label if i in valid and valid[i].mask_label else mask_label
+        row_label = _tumour_label(valid[i].mask_label if i in valid else None, mask_label, None)
         jobs.append((i, base / image, base / mask, row_label))
 
     run = delayed(check_image_pair)

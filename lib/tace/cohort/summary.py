@@ -9,7 +9,7 @@ import pandas as pd
 
 from .schema import COLUMNS, CohortName
 
-__all__ = ["CohortSummary", "summarize"]
+__all__ = ["CohortSummary", "print_warnings", "summarize"]
 
 _ORDER = [c.value for c in CohortName]
 
@@ -68,3 +68,11 @@ def summarize(table: pd.DataFrame) -> CohortSummary:
                      "missing_where_optional": int((isna & ~where).sum())})
     missing = pd.DataFrame(rows)
     return CohortSummary(by_cohort, missing)
+
+
+def print_warnings(cohort, console) -> None:
+    """Print what the cohort check allowed but a person should look at (``Cohort.warnings``)
+    on a rich ``console``."""
+    for text in cohort.warnings:
+        console.print(f"[bold yellow]Warning[/]: {text}", highlight=False)
+

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from ..cohort import Cohort, load_cohort, summarize
+from ..cohort import Cohort, load_cohort, print_warnings, summarize
 from ..cohort.synthetic import generate_twin
 from ..io import atomic_directory, atomic_write_text, csv_text
 from ..models import predict_cohort, train_models
@@ -75,8 +75,7 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
             manifest = Path(cohort)
         console.rule("[bold]2. Cohort check (data contract)")
         checked: Cohort = load_cohort(manifest, n_jobs=n_jobs, progress=True)
-        for text in checked.warnings:
-            console.print(f"[bold yellow]Warning[/]: {text}", highlight=False)
+        print_warnings(checked, console)
         summary = summarize(checked.table)
         (tmp / "cohort_check").mkdir()
         atomic_write_text(tmp / "cohort_check" / "by_cohort.csv", csv_text(summary.by_cohort))

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from ..cohort import Cohort, load_cohort
+from ..cohort import Cohort, load_cohort, print_warnings
 from ..io import atomic_directory, atomic_write_text, check_out_folder, csv_text, sha256_file
 from ..models import predict_cohort, read_bundle
 from ..profiles import RUN_PROFILE, write_profile
@@ -67,16 +67,15 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
     done: list[str] = []
     console.rule("[bold]1. The frozen bundle (sha256 of every file)")
     bundle = read_bundle(models)
-    check_out_folder(out, protected=(Path(manifest).resolve().parent,), sealed=(bundle.folder,))  # before any work
+    apart = {"protected": (Path(manifest).resolve().parent,), "sealed": (bundle.folder,)}  # --out keeps off
+    check_out_folder(out, **apart)  # before any work
     profile = bundle.profile
     console.print(f"Bundle {bundle.folder}: profile {profile.name}, developed on "
                   f"{bundle.manifest['training_cohort']['n']} patients")
     console.rule("[bold]2. Cohort check (data contract)")
     checked = load_cohort(manifest, mask_label=mask_label, n_jobs=max(n_jobs, 1), progress=True)
-    for text in checked.warnings:
-        console.print(f"[bold yellow]Warning[/]: {text}", highlight=False)
-    with atomic_directory(out, overwrite=True, marker="tace validate",
-                          protected=(Path(manifest).resolve().parent,), sealed=(bundle.folder,)) as tmp:
+    print_warnings(checked, console)
+    with atomic_directory(out, overwrite=True, marker="tace validate", **apart) as tmp:
         write_profile(profile, tmp / RUN_PROFILE)  # the bundle's own profile, read by every notebook
         copy = tmp / "models" / "bundle"
         bundle.copy_to(copy)  # the report carries the models it validated: the listed files only
