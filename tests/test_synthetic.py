@@ -22,7 +22,7 @@ from tace.cohort.synthetic import (
     generate_twin,
     response_logit,
 )
-from tace.cohort.synthetic.model import INTERNAL_CASE_MIX, TwinModel
+from tace.cohort.synthetic.model import INTERNAL_CASE_MIX, TwinModel, twin_model
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -34,7 +34,8 @@ def test_twin_is_byte_identical_for_the_same_seed_whatever_the_worker_count(smok
     again = generate_twin(tmp_path / "again", smoke_profile.synthetic, smoke_profile.seed,
                           n_jobs=2, preview=True)
     first, second = _hashes(smoke_twin), _hashes(again.root)
-    assert len(first) == 2 * (smoke_profile.synthetic.n_total) + 5  # + manifest, truth, README, preview, marker
+    # + manifest, truth, twin.json, README, preview, marker
+    assert len(first) == 2 * (smoke_profile.synthetic.n_total) + 6
     assert first == second
 
 
@@ -77,20 +78,20 @@ def test_external_case_mix_is_shifted_towards_advanced_disease():
     assert external["age"].mean() > internal["age"].mean() + 2
 
 
-def test_truth_file_holds_the_probabilities_the_model_generated(smoke_twin):
+def test_truth_file_holds_the_probabilities_the_model_generated(smoke_twin, smoke_profile):
     manifest = pd.read_csv(smoke_twin / "manifest.csv")
     truth = pd.read_csv(smoke_twin / "truth.csv")
     assert list(truth.columns) == TRUTH_COLUMNS
     df = manifest.merge(truth, on=["patient_id", "cohort"])
-    recomputed = expit(response_logit(df))
+    recomputed = expit(response_logit(df, twin_model(smoke_profile.synthetic.signal).response))
     # manifest values are rounded to 0.1 (size, AFP) and truth to 6 decimals
     np.testing.assert_allclose(recomputed, df["p_nonresponse"], atol=0.02)
     assert stats.spearmanr(recomputed, df["p_nonresponse"]).statistic > 0.99
 
 
 def test_imaging_traits_carry_signal_beyond_the_clinical_variables():
-    """Oracle AUCs on a large draw: the true logit with and without its imaging terms."""
-    df = draw_patients(20000, 0, 0, seed=11)
+    """Oracle AUCs on a large draw of the weak preset: the true logit with and without its imaging terms."""
+    df = draw_patients(20000, 0, 0, seed=11, model=twin_model("weak"))
     y = df["nonresponse"].astype(bool).to_numpy()
     auc_clinical = roc_auc_score(y, response_logit(df, imaging=False))
     auc_full = roc_auc_score(y, response_logit(df))
@@ -100,7 +101,7 @@ def test_imaging_traits_carry_signal_beyond_the_clinical_variables():
 
 
 def test_survival_depends_on_the_linear_predictor():
-    df = draw_patients(0, 0, 6000, seed=5)
+    df = draw_patients(0, 0, 6000, seed=5, model=twin_model("weak"))
     high = df["survival_lp"] > df["survival_lp"].median()
     # more deaths, and earlier, in the high-risk half
     assert df.loc[high, "os_event"].mean() > df.loc[~high, "os_event"].mean() + 0.1
@@ -138,11 +139,11 @@ def test_images_show_the_traits_of_the_truth_model(smoke_twin):
     assert (m["liver_vs_tumour"] > 1.5).all()  # HBP: the tumour is dark against the bright liver
 
 
-def test_twin_readme_states_synthetic_data_and_the_coefficients(smoke_twin):
+def test_twin_readme_states_synthetic_data_and_the_coefficients(smoke_twin, smoke_profile):
     text = (smoke_twin / "README.md").read_text()
     assert "SYNTHETIC DATA" in text
-    from tace.cohort.synthetic.model import ResponseModel
-    assert f"| `heterogeneity` | {ResponseModel().heterogeneity} |" in text
+    response = twin_model(smoke_profile.synthetic.signal).response
+    assert f"| `heterogeneity` | {response.heterogeneity} |" in text
     assert f"| `size_median_cm` | {INTERNAL_CASE_MIX.size_median_cm} |" in text
 
 

@@ -163,19 +163,25 @@ def main() -> None:
 @click.option("--profile", default="default", show_default=True,
               help=f"Cohort size and voxel grid: {', '.join(available_profiles())}, or a YAML path.")
 @click.option("--seed", type=int, default=None, help="Seed of every random step [default: the profile's].")
+@click.option("--signal", type=click.Choice(["null", "weak", "paper"]), default=None,
+              help="How strongly outcome and survival follow the imaging traits: null (not at all), weak, "
+                   "or paper (a perfect model would reach the paper's AUCs) [default: the profile's].")
 @click.option("--preview", is_flag=True, help="Also write preview.png: a few patients' tumour slices.")
 @click.option("--jobs", "n_jobs", type=JOBS, default=-1, show_default=True,
               help="Parallel worker processes (-1: all cores).")
 @click.option("--overwrite", is_flag=True,
               help="Replace a folder tace synth wrote before (only once the new one is complete).")
-def synth(out: Path, profile: str, seed: int | None, preview: bool, n_jobs: int, overwrite: bool) -> None:
+def synth(out: Path, profile: str, seed: int | None, signal: str | None, preview: bool, n_jobs: int,
+          overwrite: bool) -> None:
     """Write the digital-twin cohort: synthetic patients shaped like the paper's.
 
     \b
     OUT/manifest.csv   the cohort manifest (train, test, external, followup)
     OUT/images/        one HBP-like NIfTI volume per patient
     OUT/masks/         the index tumour's mask per patient
-    OUT/truth.csv      true non-response probability and survival linear predictor
+    OUT/truth.csv      true non-response probability (and its clinical and imaging
+                       logits), survival linear predictor and imaging traits
+    OUT/twin.json      signal preset, seed, what a perfect model would reach
     OUT/README.md      the generating model, coefficient by coefficient
     OUT/preview.png    with --preview
 
@@ -185,13 +191,14 @@ def synth(out: Path, profile: str, seed: int | None, preview: bool, n_jobs: int,
     from .io import OutFolderError
 
     prof = _profile(profile)
+    spec = prof.synthetic if signal is None else prof.synthetic.model_copy(update={"signal": signal})
     try:
-        twin = generate_twin(out, prof.synthetic, prof.seed if seed is None else seed,
+        twin = generate_twin(out, spec, prof.seed if seed is None else seed,
                              n_jobs=n_jobs, overwrite=overwrite, progress=True, preview=preview)
     except OutFolderError as exc:
         raise click.BadParameter(str(exc), param_hint="--out") from None
     counts = ", ".join(f"{k} {v}" for k, v in twin.counts.items())
-    _out.print(f"Wrote the digital twin (synthetic data, profile {prof.name}): {counts}")
+    _out.print(f"Wrote the digital twin (synthetic data, profile {prof.name}, signal {spec.signal}): {counts}")
     _out.print(f"Manifest: {twin.manifest}")
     if twin.preview:
         _out.print(f"Preview:  {twin.preview}")

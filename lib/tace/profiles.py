@@ -9,7 +9,7 @@ YAML is read and checked.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
@@ -46,6 +46,10 @@ class SyntheticSpec(_Frozen):
     spacing_mm: tuple[PositiveFloat, PositiveFloat, PositiveFloat] = Field(
         description="voxel spacing (x, y, z) of the internal site's scanners; the external "
         "scanner's spacing is coarser by a fixed factor"
+    )
+    signal: Literal["null", "weak", "paper"] = Field(
+        "paper", description="signal preset of the generating model: how strongly outcome and survival "
+        "follow the imaging traits (tace.cohort.synthetic.model.SIGNAL_PRESETS)"
     )
 
     @model_validator(mode="after")

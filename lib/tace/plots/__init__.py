@@ -4,5 +4,7 @@ none touches pyplot's global state beyond creating a figure when no ``ax`` is gi
 from .curves import plot_calibration, plot_decision_curve, plot_km, plot_roc
 from .gradcam import plot_gradcam
 from .slices import plot_slice
+from .truth import plot_truth_recovery, plot_truth_scatter
 
-__all__ = ["plot_calibration", "plot_decision_curve", "plot_gradcam", "plot_km", "plot_roc", "plot_slice"]
+__all__ = ["plot_calibration", "plot_decision_curve", "plot_gradcam", "plot_km", "plot_roc", "plot_slice",
+           "plot_truth_recovery", "plot_truth_scatter"]

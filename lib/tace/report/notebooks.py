@@ -18,7 +18,7 @@ ANALYSIS_DIR = Path(__file__).resolve().parents[3] / "analysis"
 #: The validation notebooks, in the order they run (08 reads the AUC table of 05).
 NOTEBOOKS: tuple[str, ...] = ("01_cohort.ipynb", "02_clinical.ipynb", "03_radiomics.ipynb", "04_deep_learning.ipynb",
                               "05_discrimination.ipynb", "06_calibration_utility.ipynb", "07_survival.ipynb",
-                              "08_paper_comparison.ipynb")
+                              "08_paper_comparison.ipynb", "10_twin_truth.ipynb")
 
 
 class NotebookError(RuntimeError):

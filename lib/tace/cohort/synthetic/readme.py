@@ -9,13 +9,57 @@ import pandas as pd
 from ... import __version__
 from ...profiles import SyntheticSpec
 from .model import TwinModel
+from .oracle import OracleSummary
+
+#: The paper's figures the ``paper`` preset aims at, with the sentence each comes from.
+PAPER_TARGETS = (
+    ("test: oracle AUC >= 0.92", "\"In the test set, the AUCs were 0.70, 0.80, and 0.92, respectively\" "
+     "(clinical, radiomics, DCNN)"),
+    ("external: oracle AUC >= 0.86", "\"In the external validation set, the AUCs were 0.77, 0.80, and 0.86, "
+     "respectively\""),
+    ("clinical terms alone: AUC 0.70-0.79", "the clinical model's AUCs: 0.79 (training), 0.70 (test), "
+     "0.77 (external)"),
+    ("true high-risk group: hazard ratio about 10-20", "\"DLR model output was an independent risk factor "
+     "for the overall survival (hazard ratio: 15.9, 95% CI: 4.49-56.33)\""),
+)
 
 
 def _params(obj) -> str:
     return "\n".join(f"| `{f.name}` | {getattr(obj, f.name)} |" for f in fields(obj))
 
 
-def twin_readme(spec: SyntheticSpec, seed: int, model: TwinModel, df: pd.DataFrame) -> str:
+def _signal_section(model: TwinModel, oracle: OracleSummary) -> str:
+    i, e = oracle.internal, oracle.external
+    targets = "\n".join(f"| {t} | {src} |" for t, src in PAPER_TARGETS)
+    return f"""## Signal preset: `{model.signal}`
+
+How strongly outcome and survival follow the imaging traits. `weak`: plausible effect sizes,
+tuned to nothing. `null`: `weak` with every imaging coefficient zero (imaging carries no
+information about outcome or survival). `paper`: coefficients chosen from the generating
+model alone, by simulating the oracle (no model was trained to choose them), so that a
+perfect model could reach the paper's results. Targets of `paper` and their source (the
+paper's abstract, Frontiers in Medicine, 2026):
+
+| target | from the paper |
+|---|---|
+{targets}
+
+What this preset's generating model gives, on {oracle.n_per_centre:,} simulated patients per
+centre (seed {oracle.seed}; Monte Carlo error about 0.001 on the AUCs). The *oracle* is the
+true probability itself: no model trained on data can beat it in expectation.
+
+| centre | non-response rate | oracle AUC | clinical terms alone | imaging terms alone |
+|---|---|---|---|---|
+| internal (train, test) | {i.nonresponse_rate:.3f} | {i.auc:.3f} | {i.auc_clinical:.3f} | {i.auc_imaging:.3f} |
+| external | {e.nonresponse_rate:.3f} | {e.auc:.3f} | {e.auc_clinical:.3f} | {e.auc_imaging:.3f} |
+
+Follow-up: the true high-risk group (true P(non-response) >= {oracle.cutoff:g}, {oracle.high_risk_share:.0%}
+of patients) has a hazard ratio of death of {oracle.hazard_ratio:.1f} against the rest (Cox).
+"""
+
+
+def twin_readme(spec: SyntheticSpec, seed: int, model: TwinModel, df: pd.DataFrame,
+                oracle: OracleSummary) -> str:
     """Markdown README of a generated twin: what it is, the generating model, its files."""
     counts = df["cohort"].value_counts()
     rates = df.dropna(subset=["nonresponse"]).groupby("cohort")["nonresponse"].mean()
@@ -45,15 +89,19 @@ Files:
   {spec.shape[0]} x {spec.shape[1]} x {spec.shape[2]} voxels; internal spacing {spec.spacing_mm} mm.
 - `masks/<patient_id>_tumour.nii.gz`: the index (largest) tumour, label 1. Further tumours
   and satellite nodules are in the image but not in the mask.
-- `truth.csv`: per patient, the true probability of non-response (`p_nonresponse`), the true
-  survival linear predictor (`survival_lp`), and the four imaging traits the manifest does
-  not record. Models never see this file; it is there to check them against the truth.
+- `truth.csv`: per patient, the true probability of non-response (`p_nonresponse`), its
+  logit split into the intercept and clinical terms (`clinical_logit`) and the imaging terms
+  (`imaging_logit`), the true survival linear predictor (`survival_lp`), and the four imaging
+  traits the manifest does not record. Models never see this file; it is there to check them
+  against the truth.
+- `twin.json`: the signal preset, the seed and the expected oracle figures below.
 
 The internal cohort ({spec.n_internal} patients) was drawn as one population and split
 {spec.n_train}/{spec.n_test} into train and test, stratified by outcome. The follow-up
 cohort comes from the internal centre; the external cohort from another centre with
 another scanner (scanner shift) and more advanced disease (case-mix shift).
 
+{_signal_section(model, oracle)}
 ## Generating model
 
 1. Clinical variables per centre (`CaseMix`): age ~ Normal; sex ~ Bernoulli; BCLC B ~
@@ -66,9 +114,8 @@ another scanner (scanner shift) and more advanced disease (case-mix shift).
    hypointensity ~ Bernoulli(logistic, rising with margin irregularity); satellite nodules
    ~ Bernoulli(logistic, rising with size and stage B), 1-3 when present.
 3. Non-response (`ResponseModel`): logit P = intercept + clinical terms + imaging terms;
-   non-responders are PD or SD, responders CR or PR. The imaging terms carry a real share
-   of the signal beyond the clinical variables, so an imaging model can beat the clinical
-   one; the coefficients were *not* tuned to reproduce the paper's AUCs.
+   non-responders are PD or SD, responders CR or PR. How large the imaging terms are is the
+   signal preset's choice (below).
 4. Overall survival (`SurvivalModel`, follow-up cohort): Weibull proportional hazards with
    linear predictor `survival_lp` = response_logit x (logit P of non-response) + Child-Pugh
    and age terms; administrative and drop-out censoring.

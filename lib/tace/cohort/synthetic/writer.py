@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +14,22 @@ from joblib import Parallel, delayed
 from ...io import atomic_directory
 from ...profiles import SyntheticSpec
 from ..split import split_internal
-from .model import TwinModel, draw_patients
+from .model import TwinModel, draw_patients, twin_model
+from .oracle import oracle_summary
 from .phantom import CaseTraits, Grid, render_case
 from .readme import twin_readme
 from .scanners import Scanner
 
-__all__ = ["MANIFEST_COLUMNS", "TRUTH_COLUMNS", "TwinCohort", "generate_twin"]
+__all__ = ["MANIFEST_COLUMNS", "TRUTH_COLUMNS", "TWIN_JSON", "TwinCohort", "generate_twin", "read_twin_json"]
 
 MANIFEST_COLUMNS = ["patient_id", "cohort", "image", "mask", "age", "sex", "bclc", "tumor_number",
                     "tumor_size_cm", "afp_ng_ml", "child_pugh", "mrecist", "os_months", "os_event",
                     "site", "scanner"]
 TRUTH_COLUMNS = ["patient_id", "cohort", "p_nonresponse", "survival_lp", "heterogeneity",
-                 "margin_irregularity", "peritumoural_hypointensity", "satellite_nodules"]
+                 "margin_irregularity", "peritumoural_hypointensity", "satellite_nodules",
+                 "clinical_logit", "imaging_logit"]
+#: The twin's machine-readable description (signal preset, seed, expected oracle figures).
+TWIN_JSON = "twin.json"
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ def _assign_scanners(df: pd.DataFrame, rng: np.random.Generator, model: TwinMode
 
 def generate_twin(out: Path | str, spec: SyntheticSpec, seed: int, *, n_jobs: int = -1,
                   overwrite: bool = False, progress: bool = False, preview: bool = False,
-                  model: TwinModel = TwinModel()) -> TwinCohort:
+                  model: TwinModel | None = None) -> TwinCohort:
     """Generate the digital-twin cohort into ``out``.
 
     The folder appears only when complete (it is built under a temporary name). The same
@@ -69,7 +74,7 @@ def generate_twin(out: Path | str, spec: SyntheticSpec, seed: int, *, n_jobs: in
     out
         Folder to create; it must not exist or be empty unless ``overwrite``.
     spec
-        Cohort sizes and voxel grid (a profile's ``synthetic`` section).
+        Cohort sizes, voxel grid and signal preset (a profile's ``synthetic`` section).
     seed
         Seed of every random step.
     n_jobs
@@ -81,12 +86,13 @@ def generate_twin(out: Path | str, spec: SyntheticSpec, seed: int, *, n_jobs: in
     preview
         Also write ``preview.png``: a few patients' tumour slices.
     model
-        The generating model.
+        The generating model; by default the preset ``spec.signal`` names.
 
     Returns
     -------
     TwinCohort
     """
+    model = twin_model(spec.signal) if model is None else model
     root_seed = np.random.SeedSequence(seed)
     patients_seed, split_seed, scanner_seed, image_seed = root_seed.spawn(4)
     df = draw_patients(spec.n_internal, spec.n_external, spec.n_followup, patients_seed, model)
@@ -123,7 +129,11 @@ def generate_twin(out: Path | str, spec: SyntheticSpec, seed: int, *, n_jobs: in
         manifest.to_csv(tmp / "manifest.csv", index=False, lineterminator="\n")
         df[TRUTH_COLUMNS].to_csv(tmp / "truth.csv", index=False, lineterminator="\n",
                                  float_format="%.6f")
-        (tmp / "README.md").write_text(twin_readme(spec, seed, model, df), encoding="utf-8")
+        oracle = oracle_summary(model)
+        (tmp / "README.md").write_text(twin_readme(spec, seed, model, df, oracle), encoding="utf-8")
+        (tmp / TWIN_JSON).write_text(json.dumps({
+            "synthetic_data": True, "seed": seed, "signal": model.signal, "generated_by": "tace synth",
+            "expected_oracle": _rounded(asdict(oracle))}, indent=2) + "\n", encoding="utf-8")
         if preview:
             from .preview import write_preview
             write_preview(tmp, tmp / "preview.png")
@@ -133,3 +143,20 @@ def generate_twin(out: Path | str, spec: SyntheticSpec, seed: int, *, n_jobs: in
     return TwinCohort(root, root / "manifest.csv", root / "truth.csv",
                       {k: int(counts.get(k, 0)) for k in ("train", "test", "external", "followup")},
                       root / "preview.png" if preview else None)
+
+
+def _rounded(value):
+    """Floats to 4 decimals: the file stays byte-identical where BLAS differs in the last bits."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def read_twin_json(cohort_dir: Path | str) -> dict | None:
+    """The twin's ``twin.json`` beside a manifest, or None when the folder is not a twin."""
+    path = Path(cohort_dir) / TWIN_JSON
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,155 @@
+"""The twin's truth: the signal presets do what their names promise, the truth-recovery
+statistics are right, and no model ever reads the truth."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+from scipy.special import expit
+from sklearn.metrics import roc_auc_score
+
+from tace.cohort.synthetic import IMAGING_TRAITS, draw_patients, oracle_summary, twin_model
+from tace.stats import share_of_oracle, trait_spearman, truth_recovery, truth_recovery_table
+
+LIB = Path(__file__).resolve().parents[1] / "lib" / "tace"
+
+
+def test_paper_preset_reaches_the_papers_targets_in_expectation():
+    """Targets from the paper's abstract: DCNN AUC 0.92 (test) and 0.86 (external), clinical
+    model 0.70-0.79, DLR hazard ratio 15.9 (see the twin's README)."""
+    o = oracle_summary(twin_model("paper"), n=40_000, seed=3)
+    assert o.internal.auc >= 0.92 and o.external.auc >= 0.86
+    for centre in (o.internal, o.external):
+        assert 0.70 <= centre.auc_clinical <= 0.79
+        assert centre.auc_imaging > centre.auc_clinical  # imaging carries most of the signal
+        assert 0.35 <= centre.nonresponse_rate <= 0.75
+    assert 10 <= o.hazard_ratio <= 20
+
+
+def test_null_preset_gives_imaging_no_effect_on_outcome_or_survival():
+    df = draw_patients(20_000, 0, 20_000, seed=4, model=twin_model("null"))
+    assert (df["imaging_logit"] == 0).all()
+    internal = df[df["cohort"] == "internal"]
+    y = internal["nonresponse"].astype(bool)
+    # with no imaging effect, the outcome is independent of every trait given the clinical
+    # terms: the traits add nothing to the clinical logit's AUC (logistic fit, large sample)
+    import statsmodels.api as sm
+
+    base = sm.Logit(y.astype(float), sm.add_constant(internal[["clinical_logit"]])).fit(disp=0)
+    full = sm.Logit(y.astype(float), sm.add_constant(internal[["clinical_logit", *IMAGING_TRAITS]])).fit(disp=0)
+    lr = 2 * (full.llf - base.llf)
+    assert sps.chi2.sf(lr, df=len(IMAGING_TRAITS)) > 0.001
+    follow = df[df["cohort"] == "followup"]
+    # the survival linear predictor is a function of clinical variables only
+    for trait in IMAGING_TRAITS:
+        resid = follow["survival_lp"] - 0.6 * follow["clinical_logit"]
+        assert abs(sps.spearmanr(resid, follow[trait]).statistic) < 0.03, trait
+
+
+def test_presets_draw_the_same_patients_and_traits_and_differ_only_in_outcomes():
+    draws = {s: draw_patients(300, 100, 100, seed=9, model=twin_model(s)) for s in ("null", "weak", "paper")}
+    same = ["cohort", "age", "sex", "bclc", "tumor_number", "tumor_size_cm", "afp_ng_ml", "child_pugh", *IMAGING_TRAITS]
+    for s in ("null", "paper"):
+        pd.testing.assert_frame_equal(draws[s][same], draws["weak"][same])
+    assert not np.allclose(draws["paper"]["p_nonresponse"], draws["weak"]["p_nonresponse"])
+    # p = expit(clinical + imaging logit), for every preset
+    for d in draws.values():
+        np.testing.assert_allclose(d["p_nonresponse"], expit(d["clinical_logit"] + d["imaging_logit"]))
+
+
+def test_synth_signal_option_changes_outcomes_not_images(smoke_twin, tmp_path):
+    out = tmp_path / "null-twin"
+    done = subprocess.run([sys.executable, "-m", "tace", "synth", "--profile", "smoke", "--signal", "null",
+                           "--out", str(out), "--jobs", "1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "signal null" in done.stdout
+    described = json.loads((out / "twin.json").read_text())
+    assert described["signal"] == "null" and json.loads((smoke_twin / "twin.json").read_text())["signal"] == "paper"
+    assert (pd.read_csv(out / "truth.csv")["imaging_logit"] == 0).all()
+    readme = (out / "README.md").read_text()
+    assert "Signal preset: `null`" in readme and "hazard ratio: 15.9" in readme
+    for image in sorted((smoke_twin / "images").glob("*.nii.gz"))[:5]:
+        assert hashlib.sha256(image.read_bytes()).digest() == hashlib.sha256(
+            (out / "images" / image.name).read_bytes()).digest()
+    assert (out / "manifest.csv").read_bytes() != (smoke_twin / "manifest.csv").read_bytes()
+
+
+def test_truth_recovery_matches_independent_computations():
+    rng = np.random.default_rng(5)
+    n = 300
+    clin, img = rng.normal(size=n), rng.normal(scale=1.5, size=n)
+    truth = expit(clin + img)
+    y = (rng.random(n) < truth).astype(int)
+    model = expit(0.8 * clin + 0.5 * img + rng.normal(scale=0.7, size=n))
+    r = truth_recovery(y, model, truth, clin, img)
+    assert r.auc == pytest.approx(roc_auc_score(y, model), abs=1e-12)
+    assert r.oracle_auc == pytest.approx(roc_auc_score(y, truth), abs=1e-12)
+    assert r.clinical_oracle_auc == pytest.approx(roc_auc_score(y, clin), abs=1e-12)
+    assert r.imaging_oracle_auc == pytest.approx(roc_auc_score(y, img), abs=1e-12)
+    assert r.share_of_oracle == pytest.approx((r.auc - 0.5) / (r.oracle_auc - 0.5))
+    assert r.mean_abs_error_vs_truth == pytest.approx(np.abs(model - truth).mean())
+    assert r.spearman_imaging == pytest.approx(sps.spearmanr(model, img).statistic)
+    assert r.auc_ci_low < r.auc < r.auc_ci_high
+    assert share_of_oracle(0.7, 0.5) != share_of_oracle(0.7, 0.5)  # NaN: no signal to share
+
+
+def test_truth_recovery_table_covers_every_cohort_with_both_outcomes_and_trait_table_every_trait():
+    df = draw_patients(200, 80, 40, seed=2)
+    df["nonresponse"] = df["nonresponse"].astype("Float64")
+    df["model_a"] = df["p_nonresponse"].clip(0.01, 0.99)
+    df["model_b"] = expit(df["clinical_logit"])
+    table = truth_recovery_table(df, ["model_a", "model_b"], ["internal", "external", "followup"])
+    assert list(table[["cohort", "model"]].itertuples(index=False, name=None)) == [
+        ("internal", "model_a"), ("internal", "model_b"), ("external", "model_a"), ("external", "model_b")]
+    # a model that is the truth reaches the oracle, one with the clinical terms only does not
+    a = table[table["model"] == "model_a"]
+    assert (a["share_of_oracle"] > 0.99).all() and (a["mean_abs_error_vs_truth"] < 0.01).all()
+    b = table[table["model"] == "model_b"]
+    assert np.allclose(b["auc"], b["clinical_oracle_auc"])
+    traits = trait_spearman(df, ["model_a"], ["internal"], list(IMAGING_TRAITS))
+    assert set(traits["trait"]) == set(IMAGING_TRAITS) and traits["spearman"].notna().all()
+
+
+def test_no_model_or_feature_code_reads_the_truth():
+    """Static half of the proof (the dynamic half deletes truth.csv and retrains): no module that
+    trains or applies a model names the truth file or its columns."""
+    forbidden = {"truth.csv", "truth", "p_nonresponse", "imaging_logit", "clinical_logit", "survival_lp",
+                 "twin.json"}
+    for folder in ("models", "features", "cohort"):
+        for path in sorted((LIB / folder).rglob("*.py")):
+            if "synthetic" in path.parts:
+                continue  # the generator writes the truth; it trains nothing
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    assert node.value not in forbidden, f"{path.relative_to(LIB)} names {node.value!r}"
+
+
+def test_deleting_truth_csv_changes_no_score(trained, smoke_twin, smoke_profile, radiomics_cache, tmp_path):
+    """Train and score on a copy of the twin without truth.csv and twin.json: every score equals
+    the one from the twin with them (same machine, same seed: the run is deterministic)."""
+    from rich.console import Console
+
+    from tace.cohort import load_cohort
+    from tace.models import predict_cohort, train_models
+
+    copy = tmp_path / "twin"
+    shutil.copytree(smoke_twin, copy)
+    (copy / "truth.csv").unlink()
+    (copy / "twin.json").unlink()
+    cohort, first = trained
+    blind = load_cohort(copy / "manifest.csv")
+    second = train_models(blind, smoke_profile, tmp_path / "models", cache_dir=radiomics_cache, n_jobs=2,
+                          progress=False, console=Console(quiet=True))
+    with_truth = predict_cohort(first.bundle, cohort, cache_dir=radiomics_cache, n_jobs=2)
+    without = predict_cohort(second.bundle, blind, cache_dir=radiomics_cache, n_jobs=2)
+    pd.testing.assert_frame_equal(with_truth, without)
