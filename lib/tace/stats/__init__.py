@@ -7,7 +7,8 @@ Discrimination: :func:`roc_auc`, :func:`delong_test`, :func:`delong_test_unpaire
 :func:`external_validation_sample_size`. Survival: :func:`kaplan_meier`, :func:`logrank_test`,
 :func:`cox_regression`, :func:`concordance`, :func:`time_dependent_auc`. Beside a simulated
 cohort's truth: :func:`truth_recovery`, :func:`truth_recovery_table`, :func:`trait_spearman`.
-Every function validates its input once, raises ``ValueError`` naming the problem for degenerate input, and returns a frozen result.
+Every function validates its input once, raises ``ValueError`` naming the problem for
+degenerate input, and returns a frozen result.
 """
 
 from .calibration import calibration
