@@ -387,3 +387,22 @@ def test_a_youden_cut_off_carried_to_a_rescaled_model_calls_the_same_patients():
     carried = Standardiser.of(oof).carry(cut, Standardiser.of(refitted))
     np.testing.assert_array_equal(refitted >= carried, oof >= cut)
     assert not np.array_equal(refitted >= cut, oof >= cut)
+
+
+def test_fusion_has_finite_coefficients_when_the_scores_separate_the_outcomes():
+    """Maximum likelihood diverges when a score separates the outcomes (a strong imaging signal
+    in a small cohort); the FLIC fit stays finite, ranks by the separating score and keeps the
+    mean fused probability at the observed rate."""
+    from scipy.special import expit
+
+    from tace.models.fusion import FusionModel
+
+    rng = np.random.default_rng(3)
+    y = np.r_[np.zeros(20, bool), np.ones(20, bool)]
+    dcnn = expit(np.r_[rng.normal(-2, 0.5, 20), rng.normal(2, 0.5, 20)])  # complete separation
+    rad = expit(rng.normal(0, 1, 40))
+    fusion = FusionModel.fit(dcnn, rad, y)
+    assert np.isfinite(fusion.coefficients).all() and fusion.coefficients[1] > 1
+    p = fusion.predict_proba(dcnn, rad)
+    assert p[y].min() > p[~y].max()
+    assert p.mean() == pytest.approx(y.mean(), abs=1e-9)

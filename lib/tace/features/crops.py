@@ -4,9 +4,17 @@ For each patient the ``slices`` axial slices with the largest tumour area are ta
 k gives the channels (k-1, k, k+1) (edges repeat the border slice). Every crop of a patient
 shares one square in-plane window: the tumour's bounding box over all slices, widened by
 ``margin_mm`` on each side so that the margin and the peritumoural liver are in view, then
-resized to ``size`` x ``size``. Intensities are scaled per patient to the 1st-99th
-percentile range of the volume, so that scanners with other intensity scales meet the
-network on the same footing.
+resized to ``size`` x ``size``.
+
+Intensities are referenced to the patient's own liver: 0 at the volume's 1st percentile (air
+and background, whatever the scanner's offset) and 1 at the liver parenchyma around the
+tumour (the 75th percentile of the voxels 10-20 mm outside the mask: the brightest tissue
+there is the functioning liver, and the peritumoural rim, a trait the network must see, lies
+nearer). In HBP images the tumour is read against the liver; so referenced, a scanner with
+another gain, offset or smooth bias field gives the same tumour-to-liver contrast. (The first
+version scaled the volume's 1st-99th percentile range to [0, 1]. Trained once each on the
+default twin, the DCNN's Spearman correlation with the planted imaging signal was 0.51 in test
+and 0.21 in external with it, 0.61 and 0.35 with this: issue 11.)
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from scipy import ndimage
 
 from ..cohort import read_image, tumour_mask
 
-__all__ = ["CropSpec", "make_crops", "patient_crops"]
+__all__ = ["CROP_NORMALISATION", "LIVER_SHELL_MM", "CropSpec", "make_crops", "normalise_to_liver", "patient_crops"]
 
 
 @dataclass(frozen=True)
@@ -31,19 +39,34 @@ class CropSpec:
     margin_mm: float = 15.0
 
 
-def _normalise(volume: np.ndarray) -> np.ndarray:
-    lo, hi = np.percentile(volume, [1.0, 99.0])
-    scale = hi - lo if hi > lo else 1.0
+#: How crops are normalised: written to a bundle's manifest and checked when it is applied.
+CROP_NORMALISATION = "per patient: 1st percentile of the volume = 0, liver 10-20 mm around the tumour = 1"
+#: The shell around the tumour (mm outside the mask) whose bright voxels are the reference liver.
+LIVER_SHELL_MM = (10.0, 20.0)
+
+
+def normalise_to_liver(volume: np.ndarray, tumour: np.ndarray, spacing_zyx: tuple[float, ...]) -> np.ndarray:
+    """``volume`` scaled so that its 1st percentile is 0 and the liver around ``tumour`` is 1
+    (see the module's docstring); the volume's 1st-99th percentile range when the shell is
+    empty or no brighter than the background."""
+    lo = float(np.percentile(volume, 1.0))
+    dist = ndimage.distance_transform_edt(~tumour, sampling=spacing_zyx)
+    shell = (dist > LIVER_SHELL_MM[0]) & (dist <= LIVER_SHELL_MM[1])
+    ref = float(np.percentile(volume[shell], 75.0)) if shell.any() else lo
+    if ref <= lo:
+        ref = float(np.percentile(volume, 99.0))
+    scale = ref - lo if ref > lo else 1.0
     return ((volume - lo) / scale).astype(np.float32)
 
 
 def patient_crops(image: sitk.Image, mask: sitk.Image, spec: CropSpec,
                   label: int | None = None) -> np.ndarray:
     """Crops of one patient: float32 array (spec.slices, 3, size, size)."""
-    vol = _normalise(sitk.GetArrayFromImage(image).astype(np.float32))
     tum = sitk.GetArrayFromImage(tumour_mask(mask, label)).astype(bool)
     if not tum.any():
         raise ValueError("the tumour mask is empty")
+    vol = normalise_to_liver(sitk.GetArrayFromImage(image).astype(np.float32), tum,
+                             tuple(float(s) for s in reversed(image.GetSpacing())))
     area = tum.reshape(tum.shape[0], -1).sum(axis=1)
     ranked = np.argsort(-area, kind="stable")
     chosen = [int(k) for k in ranked[:spec.slices] if area[k] > 0]

@@ -1,4 +1,4 @@
-"""DLR: the deep learning and radiomics scores fused by logistic regression.
+"""DLR: the deep learning and radiomics scores fused by (Firth-penalised) logistic regression.
 
 The fusion is fitted on out-of-fold training predictions of both models (each fold's
 models never saw the patients they score), never on in-sample predictions, which for a
@@ -19,6 +19,8 @@ level-0 models are standardised so that the level-1 model sees the scale it was 
 References
 ----------
 Wolpert DH. Stacked generalization. Neural Networks 1992;5:241-59.
+Heinze G, Schemper M. A solution to the problem of separation in logistic regression. Stat Med
+2002;21:2409-19.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import statsmodels.api as sm
 from scipy.special import expit, logit
 
 __all__ = ["FusionModel", "Standardiser"]
@@ -81,11 +82,39 @@ class FusionModel:
 
     @classmethod
     def fit(cls, dcnn_oof: np.ndarray, radiomics_oof: np.ndarray, y: np.ndarray) -> FusionModel:
-        """Fit on out-of-fold predictions; the result standardises with their moments."""
+        """Fit on out-of-fold predictions; the result standardises with their moments.
+
+        FLIC: Firth-penalised logistic regression (firthmodels) for the slopes, then the
+        intercept re-estimated by maximum likelihood with the slopes fixed. Maximum likelihood
+        alone has no finite estimate when a score separates the training outcomes (a strong
+        imaging signal in a small cohort does); Firth's penalty gives one and removes the
+        slopes' small-sample bias, and the refitted intercept makes the mean fused probability
+        equal the observed rate again, as plain logistic regression's does.
+
+        References
+        ----------
+        Heinze G, Schemper M. A solution to the problem of separation in logistic regression.
+        Stat Med 2002;21:2409-19.
+        Puhr R, Heinze G, Nold M, Lusa L, Geroldinger A. Firth's logistic regression with rare
+        events: accurate effect estimates and predictions? Stat Med 2017;36:2302-17 (FLIC).
+        """
+        from firthmodels import FirthLogisticRegression
+        from scipy.optimize import brentq
+
         dcnn, rad = Standardiser.of(dcnn_oof), Standardiser.of(radiomics_oof)
-        design = np.column_stack([np.ones(len(dcnn_oof)), dcnn.z(dcnn_oof), rad.z(radiomics_oof)])
-        fit = sm.Logit(np.asarray(y, dtype=float), design).fit(disp=0, method="newton")
-        return cls(tuple(float(c) for c in fit.params), dcnn, rad)
+        design = np.column_stack([dcnn.z(dcnn_oof), rad.z(radiomics_oof)])
+        y = np.asarray(y, dtype=int)
+        fit = FirthLogisticRegression(max_iter=100, gtol=1e-6, xtol=1e-6).fit(design, y)
+        if not fit.converged_:
+            raise ValueError("the DLR fusion (Firth logistic regression) did not converge on the out-of-fold scores")
+        slopes = tuple(float(c) for c in fit.coef_)
+        lp = design @ np.asarray(slopes)
+        # the intercept's ML score equation with the slopes as offset: mean(expit(b0 + lp)) = rate,
+        # monotone in b0, so it has one root whenever both outcomes occur
+        rate = y.mean()
+        intercept = brentq(lambda b0: float(expit(b0 + lp).mean() - rate), -50.0 - lp.max(), 50.0 - lp.min(),
+                           xtol=1e-12)
+        return cls((float(intercept), *slopes), dcnn, rad)
 
     def for_models(self, dcnn_train: np.ndarray, radiomics_train: np.ndarray) -> FusionModel:
         """The same fusion for other base models, standardised by their own predictions on
@@ -101,6 +130,7 @@ class FusionModel:
 
     def to_dict(self) -> dict:
         return {"terms": list(_TERMS), "coefficients": list(self.coefficients),
+                "method": "FLIC: Firth-penalised logistic regression, intercept refitted by maximum likelihood",
                 "standardisation": {"dcnn": {"logit_mean": self.dcnn.mean, "logit_sd": self.dcnn.sd},
                                     "radiomics": {"logit_mean": self.radiomics.mean,
                                                   "logit_sd": self.radiomics.sd}}}

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..cohort import Cohort, tumour_labels
-from ..features.crops import CropSpec, make_crops
+from ..features.crops import CROP_NORMALISATION, CropSpec, make_crops
 from ..features.radiomics import RadiomicsCase, default_cache_dir, extract_radiomics
 from .bundle import Bundle, BundleError, read_bundle
 from .clinical import ClinicalModel
@@ -69,6 +69,10 @@ def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None
                               cache_dir=default_cache_dir() if cache_dir is None else cache_dir,
                               n_jobs=n_jobs, progress=progress).droplevel("perturbation")
     crop = m["dcnn"]["crops"]
+    if crop.get("normalisation") != CROP_NORMALISATION:
+        raise BundleError(f"{models}: the bundle's DCNN was trained on crops normalised "
+                         f"{crop.get('normalisation')!r}; this version of tace makes them "
+                         f"{CROP_NORMALISATION!r}; retrain the bundle (tace train) with this version")
     spec = CropSpec(size=crop["size"], slices=crop["slices"], margin_mm=crop["margin_mm"])
     crops, owner = make_crops(list(table["image"]), list(table["mask"]), spec, labels)
     out = pd.DataFrame({"patient_id": table["patient_id"].to_numpy(), "cohort": table["cohort"].to_numpy()})

@@ -25,15 +25,16 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 from scipy.special import logit
+from sklearn.metrics import roc_auc_score
 
 from ..cohort import Cohort, CohortName, split_internal, tumour_labels
 from ..determinism import set_determinism
-from ..features.crops import CropSpec, make_crops
+from ..features.crops import CROP_NORMALISATION, CropSpec, make_crops
 from ..features.radiomics import RadiomicsCase, default_cache_dir, extract_radiomics, load_radiomics_params
 from ..features.robustness import icc_filter
 from ..io import atomic_directory, check_out_folder
 from ..profiles import Profile
-from ..stats import roc_auc, youden_threshold
+from ..stats import youden_threshold
 from .bundle import cohort_fingerprint, package_versions, write_manifest
 from .clinical import CLINICAL_VARIABLES, ClinicalModel, encode_clinical
 from .dcnn import DCNN
@@ -106,7 +107,8 @@ def _summary(train: pd.DataFrame, oof: pd.DataFrame, fitted: pd.DataFrame) -> di
     # honest, and summary-level, so no development patient leaves with the bundle
     y = oof["nonresponse"].to_numpy(dtype=int)
     lp = {s: logit(np.clip(oof[s].to_numpy(float), 1e-6, 1 - 1e-6)) for s in _SCORES}
-    out["oof_performance"] = {s: {"auc": roc_auc(y, oof[s].to_numpy(float)).estimate,
+    # the estimate only (its DeLong interval would warn, needlessly, where a score separates)
+    out["oof_performance"] = {s: {"auc": float(roc_auc_score(y, oof[s].to_numpy(float))),
                                   "lp_mean": float(lp[s].mean()), "lp_sd": float(lp[s].std(ddof=1))}
                               for s in _SCORES}
     # calibration-in-the-large on the training patients: mean predicted risk beside the
@@ -237,7 +239,7 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
                       "robust_features": robust, "selected_features": radiomics.selected,
                       "xgboost_params": radiomics.xgb_params},
         "dcnn": {"architecture": "torchvision resnet50, 1 logit", "crops": {"size": cspec.size, "slices": cspec.slices,
-                 "margin_mm": cspec.margin_mm, "normalisation": "per patient, 1st-99th percentile"},
+                 "margin_mm": cspec.margin_mm, "normalisation": CROP_NORMALISATION},
                  "training": {"epochs": tspec.epochs, "batch_size": tspec.batch_size, "lr": tspec.lr,
                               "weight_decay": tspec.weight_decay}},
         "fusion": {**fusion.to_dict(),

@@ -89,7 +89,11 @@ def share_of_oracle(auc: float, oracle_auc: float) -> float:
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    return roc_auc(y, score).estimate if np.ptp(score) > 0 else 0.5
+    """The AUC alone (the Mann-Whitney statistic): an oracle's interval is not reported, and
+    the truth separates small cohorts often enough for a DeLong interval to warn needlessly."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, score)) if np.ptp(score) > 0 else 0.5
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:

@@ -127,6 +127,9 @@ class TraitModel:
     satellite_intercept: float = -1.4
     satellite_per_log_size_sd: float = 0.5
     satellite_bclc_b: float = 0.4
+    #: pushes heterogeneity away from zero by this much, keeping its sign: 0 in every preset;
+    #: > 0 makes two blatantly different groups of tumours (the plumbing test's twin)
+    heterogeneity_separation: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -200,8 +203,9 @@ def _traits(clin: pd.DataFrame, model: TwinModel, rng: np.random.Generator) -> p
     peri = rng.random(n) < expit(t.peritumoural_intercept + t.peritumoural_per_margin * margin)
     sat = rng.random(n) < expit(t.satellite_intercept + t.satellite_per_log_size_sd * z_size
                                 + t.satellite_bclc_b * b)
+    noise = rng.standard_normal(n)
     return pd.DataFrame({
-        "heterogeneity": t.heterogeneity_per_log_size_sd * z_size + rng.standard_normal(n),
+        "heterogeneity": t.heterogeneity_per_log_size_sd * z_size + noise + t.heterogeneity_separation * np.sign(noise),
         "margin_irregularity": margin,
         "peritumoural_hypointensity": peri.astype(int),
         "satellite_nodules": np.where(sat, 1 + rng.binomial(2, 0.3, n), 0),
