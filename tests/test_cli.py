@@ -86,6 +86,9 @@ def test_report_on_a_users_cohort_reads_it_without_copying_or_changing_it(smoke_
     assert not (out / "cohort").exists()
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "SYNTHETIC DATA" not in page and "user cohort" in page
+    # the twin's truth section: one sentence on why a user's cohort has none
+    assert "no one knows a real patient's true probability of non-response" in page.replace("&#x27;", "'")
+    assert not (out / "figures" / "tab-truth-recovery.csv").exists()
     assert tree_digest(smoke_twin) == before
 
 

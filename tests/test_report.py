@@ -269,3 +269,27 @@ def test_survival_notebook_draws_km_when_both_dlr_groups_exist_and_says_why_when
         assert f"Every one of the {n} follow-up patients falls in the DLR low-risk group" in reason
     # Harrell's C needs no groups: it is there either way
     assert (run / "figures" / "tab-survival-discrimination.csv").is_file()
+
+
+def test_truth_table_oracle_aucs_equal_an_independent_computation_from_truth_and_outcomes(report_run, page):
+    """The oracle AUC of tab-truth-recovery, recomputed here with scikit-learn from the run's
+    cohort/truth.csv and outcomes.csv alone (no tace code)."""
+    from sklearn.metrics import roc_auc_score
+
+    out, _, _ = report_run
+    table = pd.read_csv(out / "figures" / "tab-truth-recovery.csv")
+    for column in ("cohort", "model", "auc", "auc_ci_low", "auc_ci_high", "oracle_auc", "share_of_oracle",
+                   "mean_abs_error_vs_truth", "ici", "spearman_imaging"):
+        assert column in table.columns, column
+    truth = pd.read_csv(out / "cohort" / "truth.csv")
+    outcomes = pd.read_csv(out / "outcomes.csv")
+    data = outcomes.merge(truth[["patient_id", "p_nonresponse"]], on="patient_id")
+    assert set(table["cohort"]) == {"train", "test", "external"}
+    for cohort, rows in table.groupby("cohort"):
+        part = data[data["cohort"] == cohort]
+        expected = roc_auc_score(part["nonresponse"].astype(bool), part["p_nonresponse"])
+        assert rows["oracle_auc"].to_numpy() == pytest.approx(expected, abs=1e-6), cohort
+        share = (rows["auc"] - 0.5) / (expected - 0.5)
+        assert rows["share_of_oracle"].to_numpy() == pytest.approx(share.to_numpy(), abs=1e-6)
+    assert page.find(id="sec-truth") is not None
+    assert page.find(id="fig-truth-recovery").find("img") is not None

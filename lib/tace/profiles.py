@@ -101,7 +101,6 @@ class AugmentSettings(_Frozen):
     scale: Annotated[float, Field(ge=0, lt=1)] = 0.10
     translate: Annotated[float, Field(ge=0, lt=1)] = 0.05
     intensity: Annotated[float, Field(ge=0, lt=1)] = 0.10
-    noise: Annotated[float, Field(ge=0, lt=1, description="largest SD of added Gaussian noise (liver = 1)")] = 0.0
 
 
 class DCNNSettings(_Frozen):

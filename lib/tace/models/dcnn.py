@@ -59,14 +59,12 @@ def build_resnet50(pretrained: str | Path | None = None):
 
 def augment_batch(x, spec: AugmentSettings, generator):
     """Augment a batch (N, 3, H, W) on its own device with a seeded ``torch.Generator``."""
-    return apply_augmentation(x, *draw_augmentation(x.shape[0], spec, generator, x.device, x.shape))
+    return apply_augmentation(x, *draw_augmentation(x.shape[0], spec, generator, x.device))
 
 
-def draw_augmentation(n: int, spec: AugmentSettings, generator, device, shape=None):
+def draw_augmentation(n: int, spec: AugmentSettings, generator, device):
     """The random part of the augmentation: per image an affine matrix (rotation, scale,
-    flips, shift), an intensity gain and offset and, when ``spec.noise`` > 0 and the batch's
-    ``shape`` is given, additive Gaussian noise of a random level (another scanner's noise),
-    all from ``generator``."""
+    flips, shift) and an intensity gain and offset, all from ``generator``."""
     import torch
 
     def uniform(lo, hi):
@@ -82,24 +80,18 @@ def draw_augmentation(n: int, spec: AugmentSettings, generator, device, shape=No
                          torch.stack([sin, cos * flip_y, ty], 1)], 1)
     gain = 1 + uniform(-1, 1) * spec.intensity
     shift = uniform(-1, 1) * spec.intensity
-    if spec.noise > 0 and shape is not None:
-        level = uniform(0, 1) * spec.noise
-        noise = torch.randn(tuple(shape), generator=generator, device=device) * level.view(n, 1, 1, 1)
-        return theta, gain, shift, noise
     return theta, gain, shift
 
 
-def apply_augmentation(x, theta, gain, shift, noise=None):
+def apply_augmentation(x, theta, gain, shift):
     """The deterministic part: resample ``x`` through ``theta`` (bilinear, border padding),
-    then scale and shift intensities and add ``noise``. Free of random state, so
-    ``torch.compile`` can fuse it."""
+    then scale and shift intensities. Free of random state, so ``torch.compile`` can fuse it."""
     import torch.nn.functional as F
 
     n = x.shape[0]
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    out = out * gain.view(n, 1, 1, 1).to(x.dtype) + shift.view(n, 1, 1, 1).to(x.dtype)
-    return out if noise is None else out + noise.to(x.dtype)
+    return out * gain.view(n, 1, 1, 1).to(x.dtype) + shift.view(n, 1, 1, 1).to(x.dtype)
 
 
 def make_optimizer(model, lr: float, weight_decay: float, cuda: bool):
@@ -123,7 +115,7 @@ def training_step(step_fn, opt, sched, augment: AugmentSettings | None, generato
 
     def step(xb, yb):
         if augment is not None:
-            xb = apply(xb, *draw_augmentation(xb.shape[0], augment, generator, xb.device, xb.shape))
+            xb = apply(xb, *draw_augmentation(xb.shape[0], augment, generator, xb.device))
         if cuda:
             xb = xb.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):

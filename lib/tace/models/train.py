@@ -222,6 +222,10 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     # bundle's own models (the same moment matching as the fusion's): a cut-off of the fold
     # models applied as is to the refitted models would call another share of patients
     youden_oof = {s: youden_threshold(y, oof[s].to_numpy()) for s in _SCORES}
+    # J is largest at an infinite cut-off when a score is no better than calling every patient
+    # alike (e.g. no signal to learn): then the observed rate is the cut-off, stated in the manifest
+    no_youden = sorted(s for s, t in youden_oof.items() if not np.isfinite(t))
+    youden_oof = {s: (t if np.isfinite(t) else float(y.mean())) for s, t in youden_oof.items()}
     thresholds = {s: Standardiser.of(oof[s]).carry(youden_oof[s], Standardiser.of(fitted[s])) for s in _SCORES}
 
     fingerprint_rows = train.drop(columns=["image", "mask"]).to_dict(orient="records")
@@ -246,9 +250,13 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
                    "fitted_on": f"{profile.fusion.folds}-fold out-of-fold training predictions, each model's "
                                 "logit standardised by its mean and SD on the training patients"},
         "thresholds": {"youden": thresholds, "dlr_survival_cutoff": thresholds["dlr"], "youden_oof": youden_oof,
+                       "observed_rate_in_place_of_youden": no_youden,
                        "fixed_on": f"{profile.fusion.folds}-fold out-of-fold training predictions (youden_oof), "
                                    "carried to each bundle model's scale by the mean and SD of its logits on the "
-                                   "training patients (youden)"},
+                                   "training patients (youden); for the models named in "
+                                   "observed_rate_in_place_of_youden, Youden's J was largest at an infinite "
+                                   "cut-off (the score did no better than calling every patient alike), and "
+                                   "the observed non-response rate of the training patients took its place"},
         "development_summary": _summary(train, oof, fitted),
     }
 
