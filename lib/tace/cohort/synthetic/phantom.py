@@ -161,7 +161,7 @@ def _draw_lesion(canvas: _Canvas, liver: np.ndarray, centre: np.ndarray, diamete
     level = _ellipsoid_level(zyx, centre, axes_mm, rotation)
     # Lobulated margin: smooth noise on the level set, finer and stronger when irregular.
     corr = max(diameter_mm / 5.0, 4.0) * (1.3 - 0.7 * irregular)
-    level = level + (0.04 + 0.16 * irregular) * smooth_noise(shape, canvas.spacing_zyx, corr, rng)
+    level = level + (0.03 + 0.27 * irregular) * smooth_noise(shape, canvas.spacing_zyx, corr, rng)
     inside = level < 1.0
 
     region = canvas.signal[box]
@@ -173,9 +173,9 @@ def _draw_lesion(canvas: _Canvas, liver: np.ndarray, centre: np.ndarray, diamete
         region[rim] *= (1.0 - depth[rim]).astype(np.float32)
     texture_fine = _fine_noise(shape, canvas.spacing_zyx, 2.5, rng)
     texture_coarse = smooth_noise(shape, canvas.spacing_zyx, 9.0, rng)
-    amplitude = 0.03 + 0.11 * hetero
+    amplitude = 0.02 + 0.20 * hetero
     lesion = _TUMOUR + amplitude * (0.6 * texture_fine + 0.8 * texture_coarse)
-    necrotic = texture_coarse > (1.8 - 1.3 * hetero)
+    necrotic = texture_coarse > (2.0 - 1.8 * hetero)
     lesion = np.where(necrotic, _NECROSIS + 0.02 * texture_fine, lesion)
     region[inside] = np.clip(lesion[inside], 0.05, None)
 
