@@ -26,12 +26,13 @@ LIB = Path(__file__).resolve().parents[1] / "lib" / "tace"
 
 def test_paper_preset_reaches_the_papers_targets_in_expectation():
     """Targets from the paper's abstract: DCNN AUC 0.92 (test) and 0.86 (external), clinical
-    model 0.70-0.79, DLR hazard ratio 15.9 (see the twin's README)."""
+    model 0.70-0.79, DLR hazard ratio 15.9 (see the twin's README). The DCNN sees only images,
+    so the imaging terms alone must come near its 0.92 for a DCNN to be able to."""
     o = oracle_summary(twin_model("paper"), n=40_000, seed=3)
     assert o.internal.auc >= 0.92 and o.external.auc >= 0.86
     for centre in (o.internal, o.external):
         assert 0.70 <= centre.auc_clinical <= 0.79
-        assert centre.auc_imaging > centre.auc_clinical  # imaging carries most of the signal
+        assert centre.auc_imaging >= 0.90
         assert 0.35 <= centre.nonresponse_rate <= 0.75
     assert 10 <= o.hazard_ratio <= 20
 
