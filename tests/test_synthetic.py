@@ -127,12 +127,19 @@ def test_images_show_the_traits_of_the_truth_model(smoke_twin):
         dist = ndimage.distance_transform_edt(~mask, sampling=spacing)
         rim = np.median(arr[(dist > 0) & (dist <= 6)]) / np.median(arr[(dist > 12) & (dist < 25)])
         volume = mask.sum() * np.prod(spacing)
+        # in-plane compactness of the largest slice (perimeter^2 / area): a lobulated margin raises it
+        largest = mask[mask.reshape(mask.shape[0], -1).sum(axis=1).argmax()]
+        perimeter = (largest & ~ndimage.binary_erosion(largest)).sum()
         rows.append({"het": r.heterogeneity, "cv": arr[mask].std() / arr[mask].mean(),
+                     "margin": r.margin_irregularity, "compactness": perimeter ** 2 / largest.sum(),
                      "peri": r.peritumoural_hypointensity, "rim": rim, "size": r.tumor_size_cm,
                      "d_eq": 2 * (3 * volume / (4 * np.pi)) ** (1 / 3) / 10,
                      "liver_vs_tumour": np.percentile(arr[dist > 12], 90) / np.median(arr[mask])})
     m = pd.DataFrame(rows)
-    assert stats.spearmanr(m["het"], m["cv"]).statistic > 0.6
+    # strongly enough for a model to learn them (0.89 and 0.87 on this twin; 0.93-0.95 and 0.92 on
+    # a default-grid twin, internal and external alike: benchmarks/RESULTS.md)
+    assert stats.spearmanr(m["het"], m["cv"]).statistic > 0.75
+    assert stats.spearmanr(m["margin"], m["compactness"]).statistic > 0.7
     assert m.loc[m["peri"] == 1, "rim"].mean() < m.loc[m["peri"] == 0, "rim"].mean() - 0.08
     assert stats.spearmanr(m["size"], m["d_eq"]).statistic > 0.9
     assert (m["d_eq"] < m["size"] * 1.1).all()  # an equivalent diameter never exceeds the longest by much
