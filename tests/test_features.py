@@ -115,3 +115,26 @@ def test_crops_take_the_largest_tumour_slices_with_neighbours_as_channels(smoke_
     # the centre channel of the first crop is the largest-area slice; its window holds the dark tumour
     centre = crops[0, 1]
     assert centre[12:20, 12:20].mean() < np.percentile(centre, 90)
+
+
+def test_erosion_of_a_thin_or_tiny_tumour_falls_back_to_in_plane_then_to_the_mask_itself():
+    """A 3-D erosion that leaves fewer than MIN_ROI_VOXELS voxels (thin slab, small lesion on
+    thick slices) is done in-plane only, and skipped when even that leaves too little."""
+    import SimpleITK as sitk
+
+    from tace.features.radiomics import _perturbed_mask
+
+    def volume(slab):
+        arr = np.zeros((6, 12, 12), dtype=np.uint8)
+        arr[slab] = 1
+        img = sitk.GetImageFromArray(arr)
+        img.SetSpacing((3.0, 3.0, 8.0))
+        return img
+
+    image = volume(np.s_[:, :, :])
+    thin = _perturbed_mask(image, volume(np.s_[2:4, 3:9, 3:9]), None, "erode")  # 6 x 6 x 2 voxels
+    assert sitk.GetArrayFromImage(thin).sum() == 4 * 4 * 2  # in-plane erosion only
+    tiny = _perturbed_mask(image, volume(np.s_[2:3, 3:7, 3:7]), None, "erode")  # 4 x 4 x 1 voxels
+    assert sitk.GetArrayFromImage(tiny).sum() == 16  # left as it is
+    solid = _perturbed_mask(image, volume(np.s_[1:5, 2:10, 2:10]), None, "erode")  # 8 x 8 x 4 voxels
+    assert sitk.GetArrayFromImage(solid).sum() < 8 * 8 * 4 - 4 * 4 * 2  # the 3-D ball erosion

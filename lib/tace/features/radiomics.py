@@ -6,7 +6,10 @@ label, or any non-zero voxel) and handed to PyRadiomics as label 1, on the image
 (the contract has already checked that the two agree within tolerance).
 
 For the robustness filter, a case can be extracted with its mask eroded or dilated by one
-voxel (a 3x3x3 ball), the perturbations of Zwanenburg et al. (2019).
+voxel (a 3x3x3 ball), the perturbations of Zwanenburg et al. (2019). A tumour too small or too
+thin to survive that erosion with at least ``MIN_ROI_VOXELS`` voxels (a small lobulated lesion
+on thick slices) is eroded in-plane only, and left as it is if even that leaves too little: its
+features are then the same under that perturbation, so it counts as perfectly reproducible.
 
 Each result is cached as JSON under ``cache_dir/<sha256>.json``, the hash covering the
 image's and mask's bytes, the settings, the label, the perturbation and the PyRadiomics
@@ -39,6 +42,7 @@ import yaml
 from joblib import Parallel, delayed
 
 from ..cohort import read_image, tumour_mask
+from ..cohort.images import MIN_ROI_VOXELS
 from ..io import atomic_write_text
 
 __all__ = ["RadiomicsCase", "default_cache_dir", "extract_radiomics", "load_radiomics_params"]
@@ -114,7 +118,11 @@ def _perturbed_mask(image: sitk.Image, mask: sitk.Image, label: int | None,
     binary = tumour_mask(mask, label)
     binary.CopyInformation(image)  # the contract checked the geometry; align exactly
     if perturbation == "erode":
-        binary = sitk.BinaryErode(binary, [1, 1, 1], sitk.sitkBall, 0, 1)
+        for radius in ([1, 1, 1], [1, 1, 0]):
+            eroded = sitk.BinaryErode(binary, radius, sitk.sitkBall, 0, 1)
+            if int(np.count_nonzero(sitk.GetArrayViewFromImage(eroded))) >= MIN_ROI_VOXELS:
+                binary = eroded
+                break
     elif perturbation == "dilate":
         binary = sitk.BinaryDilate(binary, [1, 1, 1], sitk.sitkBall, 0, 1)
     if not np.any(sitk.GetArrayViewFromImage(binary)):
