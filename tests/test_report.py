@@ -288,8 +288,9 @@ def test_truth_table_oracle_aucs_equal_an_independent_computation_from_truth_and
     for cohort, rows in table.groupby("cohort"):
         part = data[data["cohort"] == cohort]
         expected = roc_auc_score(part["nonresponse"].astype(bool), part["p_nonresponse"])
+        # the CSV keeps 6 significant digits
         assert rows["oracle_auc"].to_numpy() == pytest.approx(expected, abs=1e-6), cohort
         share = (rows["auc"] - 0.5) / (expected - 0.5)
-        assert rows["share_of_oracle"].to_numpy() == pytest.approx(share.to_numpy(), abs=1e-6)
+        assert rows["share_of_oracle"].to_numpy() == pytest.approx(share.to_numpy(), abs=1e-5)
     assert page.find(id="sec-truth") is not None
     assert page.find(id="fig-truth-recovery").find("img") is not None
