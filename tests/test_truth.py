@@ -7,8 +7,6 @@ import ast
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ from sklearn.metrics import roc_auc_score
 
 from tace.cohort.synthetic import IMAGING_TRAITS, draw_patients, oracle_summary, twin_model
 from tace.stats import share_of_oracle, trait_spearman, truth_recovery, truth_recovery_table
+from tests.test_cli import tace
 
 LIB = Path(__file__).resolve().parents[1] / "lib" / "tace"
 
@@ -70,14 +69,14 @@ def test_presets_draw_the_same_patients_and_traits_and_differ_only_in_outcomes()
 
 def test_synth_signal_option_changes_outcomes_not_images(smoke_twin, tmp_path):
     out = tmp_path / "null-twin"
-    done = subprocess.run([sys.executable, "-m", "tace", "synth", "--profile", "smoke", "--signal", "null",
-                           "--out", str(out), "--jobs", "1"], capture_output=True, text=True)
+    done = tace("synth", "--profile", "smoke", "--signal", "null", "--out", str(out), "--jobs", "1")
     assert done.returncode == 0, done.stderr
     assert "signal null" in done.stdout
-    described = json.loads((out / "twin.json").read_text())
-    assert described["signal"] == "null" and json.loads((smoke_twin / "twin.json").read_text())["signal"] == "paper"
+    described = json.loads((out / "twin.json").read_text(encoding="utf-8"))
+    assert described["signal"] == "null"
+    assert json.loads((smoke_twin / "twin.json").read_text(encoding="utf-8"))["signal"] == "paper"
     assert (pd.read_csv(out / "truth.csv")["imaging_logit"] == 0).all()
-    readme = (out / "README.md").read_text()
+    readme = (out / "README.md").read_text(encoding="utf-8")
     assert "Signal preset: `null`" in readme and "hazard ratio: 15.9" in readme
     for image in sorted((smoke_twin / "images").glob("*.nii.gz"))[:5]:
         assert hashlib.sha256(image.read_bytes()).digest() == hashlib.sha256(
