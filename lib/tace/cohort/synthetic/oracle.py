@@ -55,19 +55,19 @@ class OracleSummary:
 
 
 def true_group_hazard_ratio(os_months, os_event, high) -> float:
-    """Cox hazard ratio of the group ``high`` (bool) against the rest (lifelines, Efron ties).
+    """Cox hazard ratio of the group ``high`` (bool) against the rest
+    (:func:`tace.stats.cox_regression`, Efron ties).
 
     NaN when a group is empty or has no deaths: the partial likelihood is then monotone and
     the estimate runs off to 0 or infinity (a small cohort can show this; it is no estimate)."""
-    from lifelines import CoxPHFitter
+    from ...stats import cox_regression
 
     frame = pd.DataFrame({"t": np.asarray(os_months, float), "e": np.asarray(os_event, int),
                           "high": np.asarray(high, bool).astype(int)})
     deaths = frame.groupby("high")["e"].sum()
     if len(deaths) < 2 or (deaths == 0).any():
         return float("nan")
-    fit = CoxPHFitter().fit(frame, "t", "e")
-    return float(np.exp(fit.params_["high"]))
+    return float(cox_regression(frame, "t", "e", ["high"])["hr"].iloc[0])
 
 
 def _centre(df: pd.DataFrame) -> CentreOracle:
