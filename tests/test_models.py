@@ -317,13 +317,15 @@ def test_epoch_loss_is_the_mean_over_the_crops_trained_on_not_over_skipped_ones(
     crops = np.random.default_rng(0).normal(size=(3, 3, 32, 32)).astype(np.float32)
     y = np.array([1.0, 0.0, 1.0])
     net = DCNN(build_resnet50(), device="cpu")
-    before = copy.deepcopy(net.model).train()
+    # in the channels_last layout training uses: BatchNorm over two crops at 1 x 1 pixels
+    # (layer4 of 32-px crops) amplifies the last-bit differences between layouts into 0.1s
+    before = copy.deepcopy(net.model).train().to(memory_format=torch.channels_last)
     spec = DCNNSettings(input_size=32, epochs=1, batch_size=2, augment=AugmentSettings(
         flip=False, rotate_deg=0, scale=0, translate=0, intensity=0))
     history = net.fit(crops, np.arange(3), y, spec, seed=11)
     idx = torch.randperm(3, generator=torch.Generator().manual_seed(11))[:2]
     with torch.no_grad():
-        logits = before(torch.as_tensor(crops)[idx]).squeeze(1)
+        logits = before(torch.as_tensor(crops)[idx].contiguous(memory_format=torch.channels_last)).squeeze(1)
     expected = F.binary_cross_entropy_with_logits(logits, torch.as_tensor(y, dtype=torch.float32)[idx]).item()
     assert history.loss[0] == pytest.approx(expected, rel=1e-4)
 
@@ -406,3 +408,73 @@ def test_fusion_has_finite_coefficients_when_the_scores_separate_the_outcomes():
     p = fusion.predict_proba(dcnn, rad)
     assert p[y].min() > p[~y].max()
     assert p.mean() == pytest.approx(y.mean(), abs=1e-9)
+
+
+def test_patient_scores_are_the_mean_over_the_recorded_views_of_each_crop(trained):
+    """Test-time augmentation: each crop scored as it is, flipped left-right (width) and
+    up-down (height); the flips checked against numpy's, the mean against a by-hand one."""
+    from tace.models.dcnn import TEST_TIME_VIEWS
+
+    _, result = trained
+    net = result.models["dcnn"]
+    rng = np.random.default_rng(3)
+    crops = rng.normal(1.0, 0.5, size=(6, 3, 32, 32)).astype(np.float32)
+    owner = np.array([0, 0, 1, 1, 1, 2])
+    assert TEST_TIME_VIEWS == ("as_is", "left_right", "up_down")
+    as_is = net.predict_crops(crops)
+    lr = net.predict_crops(np.ascontiguousarray(crops[:, :, :, ::-1]))
+    ud = net.predict_crops(np.ascontiguousarray(crops[:, :, ::-1, :]))
+    np.testing.assert_allclose(net.predict_crops(crops, views=("left_right",)), lr, rtol=1e-5)
+    np.testing.assert_allclose(net.predict_crops(crops, views=("up_down",)), ud, rtol=1e-5)
+    assert not np.allclose(lr, ud)  # the two flips are different views
+    per_crop = (as_is.astype(np.float64) + lr + ud) / 3
+    expected = [per_crop[:2].mean(), per_crop[2:5].mean(), per_crop[5]]
+    np.testing.assert_allclose(net.predict_patients(crops, owner, 3), expected, rtol=1e-5)
+    np.testing.assert_allclose(net.predict_patients(crops, owner, 3, views=("as_is",)),
+                               [as_is[:2].mean(), as_is[2:5].mean(), as_is[5]], rtol=1e-6)
+    with pytest.raises(ValueError, match="views must be some of"):
+        net.predict_crops(crops, views=("upside_down",))
+
+
+def test_a_bundle_is_scored_in_the_views_its_manifest_records(trained, radiomics_cache, tmp_path):
+    """The manifest records the test-time views; a bundle written before they existed (no
+    field) is scored as it was developed, crop as it is; an unknown view is refused by name."""
+    from tace.features.crops import CropSpec, make_crops
+    from tace.models.dcnn import TEST_TIME_VIEWS
+
+    cohort, result = trained
+    assert read_bundle(result.bundle).manifest["dcnn"]["test_time_views"] == list(TEST_TIME_VIEWS)
+    copy = tmp_path / "bundle"
+    shutil.copytree(result.bundle, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["dcnn"]["test_time_views"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    old = predict_cohort(copy, cohort, n_jobs=1, cache_dir=radiomics_cache)
+    crop = manifest["dcnn"]["crops"]
+    crops, owner = make_crops(list(cohort.table["image"]), list(cohort.table["mask"]),
+                              CropSpec(crop["size"], crop["slices"], crop["margin_mm"]))
+    np.testing.assert_allclose(old["dcnn"], result.models["dcnn"].predict_patients(
+        crops, owner, len(cohort.table), views=("as_is",)), rtol=1e-6)
+    manifest["dcnn"]["test_time_views"] = ["as_is", "sideways"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=r"dcnn\.test_time_views\.1"):
+        read_bundle(copy)
+
+
+def test_a_crops_score_does_not_depend_on_the_crops_scored_alongside_it(trained, smoke_twin):
+    """oneDNN picks its kernels by batch size: without fixed-size batches, a training patient's
+    DCNN score differed in its last bit between the bundle's development summary (training
+    patients only) and ``tace predict`` (the whole cohort)."""
+    from tace.cohort import load_cohort, tumour_labels
+    from tace.features.crops import CropSpec, make_crops
+
+    cohort, result = trained
+    crop = read_bundle(result.bundle).manifest["dcnn"]["crops"]
+    table = load_cohort(smoke_twin / "manifest.csv").table
+    crops, _ = make_crops(list(table["image"]), list(table["mask"]),
+                          CropSpec(crop["size"], crop["slices"], crop["margin_mm"]), tumour_labels(table))
+    net = result.models["dcnn"]
+    together = net.predict_crops(crops)
+    # batches of 1, 3 and 9 crops took other kernels than one of 128 on the development machine
+    for part in (slice(0, 1), slice(4, 7), slice(10, 19), slice(0, 72)):
+        np.testing.assert_array_equal(net.predict_crops(crops[part]), together[part])

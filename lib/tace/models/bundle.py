@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -81,6 +81,8 @@ class _Crops(_Open):
 
 class _DCNNPart(_Open):
     crops: _Crops
+    # bundles from before test-time augmentation (issue 11) scored each crop as it is
+    test_time_views: Annotated[list[Literal["as_is", "left_right", "up_down"]], Field(min_length=1)] = ["as_is"]
 
 
 class _RadiomicsPart(_Open):

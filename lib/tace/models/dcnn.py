@@ -3,8 +3,9 @@
 One training loop serves CPU and GPU. On CUDA the whole training set is moved to the
 device once, augmentation runs there on whole batches (flips, rotation, small affine,
 intensity jitter, all from one seeded generator), the forward pass runs under bf16
-autocast with channels_last memory, and ``torch.compile`` is optional. A patient's score
-is the mean of its crops' probabilities.
+autocast, and ``torch.compile`` is optional; memory is channels_last on both devices. A
+patient's score is the mean of its crops' probabilities, each crop scored as it is and flipped both ways
+(:data:`TEST_TIME_VIEWS`).
 
 Weights are saved with safetensors (no pickle). ImageNet weights can be loaded from a
 local safetensors file; nothing is downloaded.
@@ -22,8 +23,20 @@ import numpy as np
 if TYPE_CHECKING:  # the settings are declared once, in the profile's schema
     from ..profiles import AugmentSettings, DCNNSettings
 
-__all__ = ["DCNN", "TrainHistory", "apply_augmentation", "augment_batch", "build_resnet50", "draw_augmentation",
-           "make_optimizer", "training_step"]
+__all__ = ["CROP_VIEWS", "DCNN", "TEST_TIME_VIEWS", "TrainHistory", "apply_augmentation", "augment_batch",
+           "build_resnet50", "draw_augmentation", "make_optimizer", "training_step"]
+
+
+#: Ways a crop can be shown to the network: the dimensions of (N, 3, H, W) flipped.
+CROP_VIEWS: dict[str, tuple[int, ...]] = {"as_is": (), "left_right": (3,), "up_down": (2,)}
+#: The views a patient's crops are scored in (test-time augmentation). Training already flips
+#: crops both ways, so these views are in distribution; averaging them removes the network's
+#: leftover orientation preference. On a seed-7 twin with 300 test and 150 external patients,
+#: over five trainings (16, 24 and 32 epochs, two seeds), it raised the test AUC by 0.006 to
+#: 0.018 every time, moved the external AUC by -0.006 to +0.025, and raised Spearman's
+#: correlation with the true imaging logit in 9 of 10 cohort-trainings (issue 11).
+#: Written to a bundle's manifest and checked when the bundle is applied.
+TEST_TIME_VIEWS: tuple[str, ...] = ("as_is", "left_right", "up_down")
 
 
 @dataclass(frozen=True)
@@ -105,7 +118,7 @@ def make_optimizer(model, lr: float, weight_decay: float, cuda: bool):
 def training_step(step_fn, opt, sched, augment: AugmentSettings | None, generator, cuda: bool,
                   compile_augment: bool = False):
     """One optimisation step on a batch already on the device: augmentation (when given),
-    channels_last and bf16 autocast on CUDA, BCE-with-logits, AdamW, scheduler. The same
+    channels_last, bf16 autocast on CUDA, BCE-with-logits, AdamW, scheduler. The same
     function serves training and ``benchmarks/bench_dcnn.py``. With ``compile_augment`` the
     resampling and intensity change run as one compiled kernel."""
     import torch
@@ -116,8 +129,7 @@ def training_step(step_fn, opt, sched, augment: AugmentSettings | None, generato
     def step(xb, yb):
         if augment is not None:
             xb = apply(xb, *draw_augmentation(xb.shape[0], augment, generator, xb.device))
-        if cuda:
-            xb = xb.contiguous(memory_format=torch.channels_last)
+        xb = xb.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
             logits = step_fn(xb).float().squeeze(1)
         loss = F.binary_cross_entropy_with_logits(logits, yb)
@@ -155,8 +167,9 @@ class DCNN:
         if spec.pretrained:
             self.model = build_resnet50(spec.pretrained).to(self.device)
         model = self.model
-        if self._cuda:
-            model = model.to(memory_format=torch.channels_last)
+        # channels_last on both devices: on a 2-core CPU too, oneDNN's NHWC kernels train
+        # ResNet50 at 64 px about 8% faster (59 -> 66 and 54 -> 59 images/s, measured twice)
+        model = model.to(memory_format=torch.channels_last)
         # Static shapes: the last, smaller batch of an epoch costs one more compilation, not
         # slower dynamic-shape kernels for every batch.
         step_fn = torch.compile(model, dynamic=False) if spec.compile else model
@@ -191,25 +204,45 @@ class DCNN:
             lrs.append(float(sched.get_last_lr()[0]))
         if self._cuda:
             torch.cuda.synchronize()
+        # back to the layout a reloaded bundle has, so that the trained model and its saved
+        # weights score every crop with the same kernels, bit for bit
+        self.model.to(memory_format=torch.contiguous_format)
         rate = seen / max(time.perf_counter() - t0, 1e-9)
         return TrainHistory(tuple(range(1, spec.epochs + 1)), tuple(losses), tuple(lrs), rate)
 
-    def predict_crops(self, crops: np.ndarray, batch_size: int = 128) -> np.ndarray:
-        """Probability of the positive class for each crop."""
+    def predict_crops(self, crops: np.ndarray, batch_size: int = 128,
+                      views: tuple[str, ...] = ("as_is",)) -> np.ndarray:
+        """Probability of the positive class for each crop: the mean over ``views`` (any of
+        :data:`CROP_VIEWS`), each flip applied per batch on the device."""
         import torch
 
+        unknown = set(views) - set(CROP_VIEWS)
+        if not views or unknown:
+            raise ValueError(f"views must be some of {tuple(CROP_VIEWS)}, not {views!r}")
         model = self.model.eval()
         out = []
         with torch.no_grad():
             for start in range(0, len(crops), batch_size):
                 xb = torch.as_tensor(crops[start:start + batch_size], dtype=torch.float32, device=self.device)
-                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self._cuda):
-                    out.append(torch.sigmoid(model(xb).float().squeeze(1)).cpu().numpy())
+                n = xb.shape[0]
+                # Every batch has batch_size crops (the last one padded with zeros): oneDNN
+                # picks its kernels by batch size, and a crop's score must not change in its
+                # last bit with the number of other patients scored alongside it.
+                if n < batch_size:
+                    xb = torch.cat([xb, xb.new_zeros((batch_size - n, *xb.shape[1:]))])
+                p = torch.zeros(xb.shape[0], dtype=torch.float32, device=self.device)
+                for view in views:
+                    xv = torch.flip(xb, CROP_VIEWS[view]) if CROP_VIEWS[view] else xb
+                    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self._cuda):
+                        p += torch.sigmoid(model(xv).float().squeeze(1))
+                out.append((p[:n] / len(views)).cpu().numpy())
         return np.concatenate(out) if out else np.empty(0, dtype=np.float32)
 
-    def predict_patients(self, crops: np.ndarray, owner: np.ndarray, n_patients: int) -> np.ndarray:
-        """Patient score: the mean of its crops' probabilities."""
-        p = self.predict_crops(crops).astype(np.float64)
+    def predict_patients(self, crops: np.ndarray, owner: np.ndarray, n_patients: int,
+                         views: tuple[str, ...] = TEST_TIME_VIEWS) -> np.ndarray:
+        """Patient score: the mean of its crops' probabilities, each crop scored in ``views``
+        (by default :data:`TEST_TIME_VIEWS`, the test-time augmentation a bundle records)."""
+        p = self.predict_crops(crops, views=views).astype(np.float64)
         return np.bincount(owner, weights=p, minlength=n_patients) / np.bincount(owner, minlength=n_patients)
 
     def save(self, path: Path) -> None:

@@ -78,7 +78,10 @@ def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None
     out = pd.DataFrame({"patient_id": table["patient_id"].to_numpy(), "cohort": table["cohort"].to_numpy()})
     out["clinical"] = clinical.predict_proba(table)
     out["radiomics"] = radiomics.predict_proba(feats.loc[table["patient_id"]])
-    out["dcnn"] = dcnn.predict_patients(crops, owner, len(table))
+    # the views the bundle was developed with (validated by read_bundle; bundles from before
+    # test-time augmentation scored each crop as it is)
+    views = tuple(m["dcnn"].get("test_time_views", ["as_is"]))
+    out["dcnn"] = dcnn.predict_patients(crops, owner, len(table), views=views)
     out["dlr"] = fusion.predict_proba(out["dcnn"].to_numpy(), out["radiomics"].to_numpy())
     if not np.isfinite(out[list(SCORE_COLUMNS)].to_numpy()).all():
         raise ValueError("a model returned a non-finite score; the bundle or the cohort is unusable")

@@ -37,7 +37,7 @@ from ..profiles import Profile
 from ..stats import youden_threshold
 from .bundle import cohort_fingerprint, package_versions, write_manifest
 from .clinical import CLINICAL_VARIABLES, ClinicalModel, encode_clinical
-from .dcnn import DCNN
+from .dcnn import DCNN, TEST_TIME_VIEWS
 from .fusion import FusionModel, Standardiser
 from .radiomics_model import RadiomicsModel
 
@@ -244,6 +244,7 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
                       "xgboost_params": radiomics.xgb_params},
         "dcnn": {"architecture": "torchvision resnet50, 1 logit", "crops": {"size": cspec.size, "slices": cspec.slices,
                  "margin_mm": cspec.margin_mm, "normalisation": CROP_NORMALISATION},
+                 "test_time_views": list(TEST_TIME_VIEWS),
                  "training": {"epochs": tspec.epochs, "batch_size": tspec.batch_size, "lr": tspec.lr,
                               "weight_decay": tspec.weight_decay}},
         "fusion": {**fusion.to_dict(),
