@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
 from tace.stats import calibration, net_benefit, threshold_metrics, youden_threshold
 from tace.stats.calibration import hosmer_lemeshow
@@ -59,6 +60,29 @@ def test_hosmer_lemeshow_matches_the_resourceselection_algorithm(name):
     hl = calibration(y, p).hosmer_lemeshow
     np.testing.assert_allclose([hl.statistic, hl.df, hl.p_value], [ref["statistic"], ref["df"], ref["p_value"]],
                                rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hosmer_lemeshow_has_g_degrees_of_freedom_where_the_model_was_not_fitted(name):
+    """External validation: no parameter was estimated from the cohort tested, so the
+    chi-square has g df, not g - 2 (Hosmer, Lemeshow & Sturdivant 2013, section 5.2.2). Same
+    statistic as the R reference; p = pchisq(statistic, g, lower.tail = FALSE)."""
+    y, p = _data(name)
+    ref = VALUES[name]["hosmer_lemeshow"]
+    hl = calibration(y, p, fitted_on_cohort=False).hosmer_lemeshow
+    assert hl.statistic == pytest.approx(ref["statistic"], rel=1e-6)
+    assert hl.df == ref["df"] + 2
+    assert hl.p_value == pytest.approx(sps.chi2.sf(ref["statistic"], ref["df"] + 2), rel=1e-6)
+    assert "not fitted on this cohort" in hl.method
+
+
+def test_hosmer_lemeshow_says_when_tied_probabilities_merge_groups():
+    rng = np.random.default_rng(2)
+    p = np.r_[np.full(60, 0.2), np.full(40, 0.5), rng.uniform(0.05, 0.95, 100)]
+    y = rng.random(p.size) < p
+    with pytest.warns(UserWarning, match=r"10 groups became \d"):
+        hl = hosmer_lemeshow(y, p)
+    assert hl.df < 8
 
 
 def test_calibration_curve_has_a_band_around_the_smoothed_curve():
@@ -157,6 +181,6 @@ def test_calibration_result_renders_as_one_row():
     cal = calibration(y, p)
     frame = cal.to_frame()
     assert frame.shape[0] == 1
-    assert {"citl", "slope", "brier", "ici", "e50", "e90", "emax", "hl_chisq", "hl_p"} <= set(frame.columns)
+    assert {"citl", "slope", "brier", "ici", "e50", "e90", "emax", "hl_chisq", "hl_df", "hl_p"} <= set(frame.columns)
     assert "<table" in cal._repr_html_()
     assert cal.n == len(y) and cal.n_events == int(y.sum())

@@ -176,3 +176,27 @@ def test_results_render_as_tables():
 def test_comparisons_refuse_degenerate_input(call):
     with pytest.raises(ValueError, match=r"score_b has 2 values|score_b holds 1 NaN|y_b holds only positive"):
         call()
+
+
+@pytest.mark.parametrize(("y", "s"), [
+    ([0, 0, 0, 1], [0.1, 0.4, 0.3, 0.2]),  # one case
+    ([1, 1, 0, 1, 1], [0.9, 0.4, 0.5, 0.7, 0.2]),  # one control
+])
+def test_delong_with_a_single_case_or_control_gives_nan_not_a_confident_interval(y, s):
+    """DeLong's variance is a sample variance over cases and one over controls; with one of
+    either it does not exist. pROC's ``ci.auc(roc(y, s), method = "delong")`` then returns NA
+    and ``roc.test(..., method = "delong")`` a NaN statistic (issue 12, checked as a reviewer
+    would in R); tace returned a 0-1 interval and Z = -inf, p = 0."""
+    case_auc = {4: 1 / 3, 5: 0.5}[len(y)]
+    with pytest.warns(UserWarning, match="at least two cases and two controls"):
+        est = roc_auc(y, s)
+    assert est.estimate == pytest.approx(case_auc)  # the AUC itself is defined
+    assert np.isnan(est.ci_low) and np.isnan(est.ci_high) and np.isnan(est.se)
+    other = [0.3, 0.1, 0.2, 0.6, 0.8][:len(y)]
+    with pytest.warns(UserWarning, match="delong_test: DeLong's variance needs"):
+        paired = delong_test(y, s, other)
+    assert np.isnan(paired.statistic) and np.isnan(paired.p_value) and np.isnan(paired.ci_low)
+    assert np.isfinite(paired.estimate)
+    with pytest.warns(UserWarning, match=r"first ROC curve"):
+        unpaired = delong_test_unpaired(y, s, [0, 1, 0, 1], [0.1, 0.7, 0.4, 0.5])
+    assert np.isnan(unpaired.statistic) and np.isnan(unpaired.p_value)

@@ -55,6 +55,16 @@ def test_kaplan_meier_interval_is_empty_where_survival_reaches_zero():
     assert km[["ci_low", "ci_high"]].iloc[-1].isna().all()
 
 
+def test_kaplan_meier_interval_is_empty_where_survival_is_still_one():
+    """Censoring before the first death: S = 1, where the log-log interval is undefined.
+    ``summary(survfit(Surv(c(1, 2, 3, 4), c(0, 1, 0, 1)) ~ 1, conf.type = "log-log"),
+    censored = TRUE)`` gives NA lower and upper at time 1 (issue 12); lifelines gives [1, 1]."""
+    km = kaplan_meier([1, 2, 3, 4], [0, 1, 0, 1])
+    assert km["survival"].iloc[0] == 1
+    assert km[["ci_low", "ci_high"]].iloc[0].isna().all()
+    assert km[["ci_low", "ci_high"]].iloc[1].notna().all()  # S = 2/3 after the first death
+
+
 def test_logrank_matches_survdiff():
     """R: survdiff(Surv(time, status) ~ group)."""
     r = logrank_test(DATA["time"], DATA["status"], DATA["group"])

@@ -46,8 +46,27 @@ def test_after_logistic_recalibration_the_same_cohort_is_calibrated_and_auc_is_u
     assert table.loc["as is", "brier"] > table.loc["logistic recalibration", "brier"]
     q = fit_update(y, p, "logistic recalibration").apply(p)
     assert roc_auc(y, q).estimate == pytest.approx(roc_auc(y, p).estimate, abs=1e-12)
+    np.testing.assert_allclose(table["auc"], roc_auc(y, p).estimate, rtol=0, atol=1e-12)
     assert table.loc["as is", "assessed_on"].startswith("as is")
     assert table.loc["logistic recalibration", "assessed_on"].startswith("apparent")
+
+
+def test_a_negative_recalibration_slope_reverses_the_auc_and_says_so():
+    """A model that ranks the cohort backwards: logistic recalibration fits a negative slope,
+    and the recalibrated AUC is 1 - AUC (0.18 -> 0.82 in the case issue 12 reported); the
+    table must show it, not claim the AUC is unchanged."""
+    rng = np.random.default_rng(11)
+    lp = rng.normal(0, 1.2, 400)
+    y = rng.random(400) < expit(-1.5 * lp)  # risk falls as the score rises
+    p = expit(lp)
+    with pytest.warns(UserWarning, match="wrong way round"):
+        table = updating_table(y, p).set_index("update")
+    auc = roc_auc(y, p).estimate
+    assert auc < 0.3
+    assert table.loc["as is", "auc"] == pytest.approx(auc, abs=1e-12)
+    assert table.loc["recalibration-in-the-large", "auc"] == pytest.approx(auc, abs=1e-12)
+    assert table.loc["logistic recalibration", "slope"] < 0
+    assert table.loc["logistic recalibration", "auc"] == pytest.approx(1 - auc, abs=1e-12)
 
 
 def test_an_unknown_update_is_refused():

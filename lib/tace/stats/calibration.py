@@ -9,7 +9,10 @@
   p (Austin & Steyerberg 2019 use loess; val.prob's lowess is what reviewers run).
 - The curve is the same local-linear, tricube-weighted smoother evaluated on a grid, with
   a pointwise band from its linear-smoother variance, sum_j l_j(x)^2 p_j (1 - p_j).
-- Hosmer-Lemeshow: 10 groups at the deciles of p, chi-square on g - 2 df.
+- Hosmer-Lemeshow: 10 groups at the deciles of p, chi-square on g - 2 df where the model was
+  fitted on the cohort (``ResourceSelection::hoslem.test``'s convention, the default) and on g
+  df where nothing was fitted on it (external validation: Hosmer & Lemeshow 2013, 5.2.2;
+  the notebooks pass ``fitted_on_cohort=False`` for the test and external cohorts).
 
 References
 ----------
@@ -19,10 +22,13 @@ quantifying the calibration of logistic regression models. Stat Med 2019;38:4051
 Van Calster B, McLernon DJ, van Smeden M, et al. Calibration: the Achilles heel of
 predictive analytics. BMC Med 2019;17:230.
 
-Hosmer DW, Lemeshow S. Applied Logistic Regression. 2nd ed. Wiley; 2000.
+Hosmer DW, Lemeshow S, Sturdivant RX. Applied Logistic Regression. 3rd ed. Wiley; 2013.
+Section 5.2.2 (the test's degrees of freedom) and chapter 5 (external validation).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -92,17 +98,22 @@ def _curve(y: np.ndarray, p: np.ndarray, conf_level: float, n_grid: int = 101) -
                          "ci_high": np.clip(observed + z * se, 0, 1)})
 
 
-def hosmer_lemeshow(y_true, prob, *, groups: int = 10) -> TestResult:
+def hosmer_lemeshow(y_true, prob, *, groups: int = 10, fitted_on_cohort: bool = True) -> TestResult:
     """Hosmer-Lemeshow goodness-of-fit test over groups at the quantiles of ``prob``.
 
     As ``ResourceSelection::hoslem.test``: breaks at ``quantile(prob, seq(0, 1, 1/g))``,
     ``cut(..., include.lowest = TRUE)``, chi-square of observed against expected events
-    and non-events, on (groups - 2) degrees of freedom. Tied breaks merge groups and empty
-    groups are dropped, lowering the degrees of freedom accordingly (R would return NaN).
+    and non-events. Degrees of freedom: g - 2 when the model was fitted on this cohort
+    (``fitted_on_cohort=True``, hoslem.test's and the default), g when it was not, as in an
+    external validation, where no parameter was estimated from the data tested (Hosmer,
+    Lemeshow & Sturdivant 2013, section 5.2.2). Tied breaks merge groups and empty groups are
+    dropped, with a warning, and g counts the groups left (hoslem.test stops with an error
+    on tied breaks).
     """
     y = check_binary(y_true, need_both=False)
     p = check_prob(prob, y.size)
-    breaks = np.unique(np.quantile(p, np.linspace(0, 1, groups + 1)))
+    quantiles = np.quantile(p, np.linspace(0, 1, groups + 1))
+    breaks = np.unique(quantiles)
     nb = breaks.size - 1
     group = np.clip(np.searchsorted(breaks, p, side="left"), 1, max(nb, 1)) - 1
     count = np.bincount(group, minlength=nb).astype(float)
@@ -111,17 +122,24 @@ def hosmer_lemeshow(y_true, prob, *, groups: int = 10) -> TestResult:
     if g < 3:
         raise ValueError(f"the predicted probabilities take too few distinct values for a "
                          f"Hosmer-Lemeshow test ({g} non-empty groups); expected at least 3")
+    if g < groups:
+        warnings.warn(f"Hosmer-Lemeshow: the predicted probabilities have tied quantiles, so "
+                      f"{groups} groups became {g} ({quantiles.size - breaks.size} tied breaks, "
+                      f"{int((~keep).sum())} empty groups); the test runs on the {g} groups left",
+                      UserWarning, stacklevel=2)
     obs1 = np.bincount(group, weights=y.astype(float), minlength=nb)[keep]
     exp1 = np.bincount(group, weights=p, minlength=nb)[keep]
     count = count[keep]
     obs0, exp0 = count - obs1, count - exp1
     chisq = float(np.sum((obs1 - exp1) ** 2 / exp1) + np.sum((obs0 - exp0) ** 2 / exp0))
-    df = g - 2
+    df = g - 2 if fitted_on_cohort else g
+    on = "fitted on this cohort" if fitted_on_cohort else "not fitted on this cohort"
     return TestResult(chisq, float(sps.chi2.sf(chisq, df)), None, None, None,
-                      f"Hosmer and Lemeshow goodness of fit (GOF) test, {g} groups", "X-squared", float(df))
+                      f"Hosmer and Lemeshow goodness of fit (GOF) test, {g} groups, {df} df (model {on})",
+                      "X-squared", float(df))
 
 
-def calibration(y_true, prob, *, conf_level: float = 0.95) -> CalibrationResult:
+def calibration(y_true, prob, *, conf_level: float = 0.95, fitted_on_cohort: bool = True) -> CalibrationResult:
     """Calibration of predicted probabilities against observed binary outcomes.
 
     Parameters
@@ -132,6 +150,9 @@ def calibration(y_true, prob, *, conf_level: float = 0.95) -> CalibrationResult:
         Predicted probabilities, strictly between 0 and 1 (a logit is taken).
     conf_level
         Level of the CITL and slope intervals and of the curve's band.
+    fitted_on_cohort
+        Whether the model was fitted on these patients: the Hosmer-Lemeshow test's degrees of
+        freedom (g - 2 if so, g if not; see :func:`hosmer_lemeshow`).
 
     Returns
     -------
@@ -162,5 +183,5 @@ def calibration(y_true, prob, *, conf_level: float = 0.95) -> CalibrationResult:
         citl=citl, slope=slope, brier=float(np.mean((p - y) ** 2)),
         ici=float(errors.mean()), e50=float(np.quantile(errors, 0.5)),
         e90=float(np.quantile(errors, 0.9)), emax=float(errors.max()),
-        hosmer_lemeshow=hosmer_lemeshow(y, p), curve=_curve(y.astype(float), p, conf_level),
+        hosmer_lemeshow=hosmer_lemeshow(y, p, fitted_on_cohort=fitted_on_cohort), curve=_curve(y.astype(float), p, conf_level),
         n=n, n_events=events)

@@ -119,7 +119,8 @@ class CalibrationResult(_Tabular):
         Mean, median, 90th percentile and maximum of |smoothed observed - predicted| over
         the sample (Austin & Steyerberg 2019; the smoother as in ``rms::val.prob``).
     hosmer_lemeshow
-        Hosmer-Lemeshow test over 10 groups of predicted risk.
+        Hosmer-Lemeshow test over 10 groups of predicted risk (its ``df``: g - 2 when the
+        model was fitted on the cohort, g when not).
     curve
         The smoothed calibration curve on a grid: columns ``predicted``, ``observed``,
         ``ci_low``, ``ci_high``.
@@ -140,12 +141,13 @@ class CalibrationResult(_Tabular):
     n_events: int = 0
 
     def to_frame(self) -> pd.DataFrame:
-        """One row: CITL and slope with CIs, Brier, ICI, E50, E90, Emax, HL chi-square and p."""
+        """One row: CITL and slope with CIs, Brier, ICI, E50, E90, Emax, HL chi-square, df and p."""
         return pd.DataFrame([{
             "citl": self.citl.estimate, "citl_ci_low": self.citl.ci_low, "citl_ci_high": self.citl.ci_high,
             "slope": self.slope.estimate, "slope_ci_low": self.slope.ci_low,
             "slope_ci_high": self.slope.ci_high, "brier": self.brier, "ici": self.ici,
             "e50": self.e50, "e90": self.e90, "emax": self.emax,
-            "hl_chisq": self.hosmer_lemeshow.statistic, "hl_p": self.hosmer_lemeshow.p_value,
+            "hl_chisq": self.hosmer_lemeshow.statistic, "hl_df": self.hosmer_lemeshow.df,
+            "hl_p": self.hosmer_lemeshow.p_value,
             "n": self.n, "n_events": self.n_events,
         }])

@@ -93,6 +93,18 @@ def _z(conf_level: float) -> float:
     return float(sps.norm.ppf(1 - (1 - conf_level) / 2))
 
 
+def _delong_defined(m: int, n: int, what: str) -> bool:
+    """DeLong's variance is a sample variance over the cases and one over the controls: with
+    a single case or a single control it does not exist. pROC then gives NA (``ci.auc``) and
+    NaN (``roc.test``); so does tace, with a warning, rather than a confident interval."""
+    if m >= 2 and n >= 2:
+        return True
+    warnings.warn(f"{what}: DeLong's variance needs at least two cases and two controls, got {m} "
+                  f"case(s) and {n} control(s); the interval and test are NaN (pROC gives NA)",
+                  UserWarning, stacklevel=3)
+    return False
+
+
 class _StratifiedBootstrap:
     """Stratified bootstrap AUCs of one or more scores, without a loop over replicates.
 
@@ -179,6 +191,9 @@ def roc_auc(y_true, y_score, *, conf_level: float = 0.95, method: str = "delong"
     cases, controls = _split(y, s)
     if method == "delong":
         p = _placements(cases, controls)
+        if not _delong_defined(p.m, p.n, "roc_auc"):
+            nan = float("nan")
+            return Estimate(float(p.auc[0]), nan, nan, conf_level, "DeLong", int(y.size), int(y.sum()), nan)
         auc, var = float(p.auc[0]), float(p.covariance()[0, 0])
         if var == 0:
             warnings.warn(f"AUC is {auc:g} with zero DeLong variance (complete separation): its "
@@ -261,8 +276,12 @@ def delong_test(y_true, score_a, score_b, *, conf_level: float = 0.95) -> TestRe
     b = check_scores(score_b, y.size, "score_b")
     conf_level = check_conf_level(conf_level)
     p = _placements(*_split(y, a, b))
-    cov = p.covariance()
     d = float(p.auc[0] - p.auc[1])
+    if not _delong_defined(p.m, p.n, "delong_test"):
+        nan = float("nan")
+        return TestResult(nan, nan, d, nan, nan, "DeLong's test for two correlated ROC curves", "Z", None,
+                          conf_level)
+    cov = p.covariance()
     sig = float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0)))
     z = 0.0 if sig == 0 and d == 0 else (d / sig if sig > 0 else float(np.sign(d) * np.inf))
     half = _z(conf_level) * sig
@@ -289,8 +308,12 @@ def delong_test_unpaired(y_a, score_a, y_b, score_b, *, conf_level: float = 0.95
     sa, sb = check_scores(score_a, ya.size, "score_a"), check_scores(score_b, yb.size, "score_b")
     conf_level = check_conf_level(conf_level)
     pa, pb = _placements(*_split(ya, sa)), _placements(*_split(yb, sb))
-    va, vb = float(pa.covariance()[0, 0]), float(pb.covariance()[0, 0])
     d = float(pa.auc[0] - pb.auc[0])
+    if not (_delong_defined(pa.m, pa.n, "delong_test_unpaired (first ROC curve)")
+            and _delong_defined(pb.m, pb.n, "delong_test_unpaired (second ROC curve)")):
+        nan = float("nan")
+        return TestResult(nan, nan, d, nan, nan, "DeLong's test for two ROC curves", "D", nan, conf_level)
+    va, vb = float(pa.covariance()[0, 0]), float(pb.covariance()[0, 0])
     se = float(np.sqrt(va + vb))
     stat = d / se if se > 0 else (0.0 if d == 0 else float(np.sign(d) * np.inf))
     df = (va + vb) ** 2 / (va ** 2 / (ya.size - 1) + vb ** 2 / (yb.size - 1)) if se > 0 else float("inf")

@@ -49,8 +49,10 @@ def _km_table(t: np.ndarray, e: np.ndarray, conf_level: float) -> pd.DataFrame:
     })
     # lifelines adds a time-0 row even when nobody was observed then; R does not.
     table = table[(table["n_event"] + table["n_censored"]) > 0].reset_index(drop=True)
-    undefined = table["survival"] <= 0
-    table.loc[undefined, ["ci_low", "ci_high"]] = np.nan  # log-log interval undefined at S = 0
+    # the log-log interval is undefined at S = 0 and at S = 1 (log S = 0): survfit gives NA
+    # there, lifelines [0, 0] and [1, 1]
+    undefined = (table["survival"] <= 0) | (table["survival"] >= 1)
+    table.loc[undefined, ["ci_low", "ci_high"]] = np.nan
     return table
 
 

@@ -3,8 +3,11 @@ logistic recalibration (intercept and slope), side by side.
 
 Each update is fitted on the validation cohort and its performance is then assessed on the
 same cohort, so the updated figures are apparent (optimistic) and say what a recalibration
-*could* do; none is applied to the scores silently. The AUC does not change: both updates are
-monotone.
+*could* do; none is applied to the scores silently. Recalibration-in-the-large leaves the
+AUC as it is; so does logistic recalibration while its slope is positive. A negative slope
+reverses the ranking (the AUC becomes 1 - AUC): the model orders this cohort's patients the
+wrong way round, which no recalibration repairs; the table's ``auc`` column shows it and a
+warning says it.
 
 References
 ----------
@@ -14,12 +17,14 @@ Van Calster B, et al. Calibration: the Achilles heel of predictive analytics. BM
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy.special import expit, logit
+from scipy.stats import rankdata
 
 from ._checks import check_binary, check_prob
 from .calibration import calibration
@@ -68,19 +73,30 @@ def fit_update(y_true, prob, method: str) -> Update:
     raise ValueError(f"unknown update {method!r}; expected one of {', '.join(UPDATES)}")
 
 
+def _auc(y: np.ndarray, q: np.ndarray) -> float:
+    """Mann-Whitney AUC, ties counting one half (as :func:`tace.stats.roc_auc`)."""
+    ranks = rankdata(q)
+    m = int(y.sum())
+    return float((ranks[y].sum() - m * (m + 1) / 2) / (m * (y.size - m)))
+
+
 def updating_table(y_true, prob) -> pd.DataFrame:
-    """Each update's coefficients and the calibration of the updated probabilities on the
-    same cohort (apparent): CITL, slope, Brier, ICI, and the mean predicted risk."""
+    """Each update's coefficients and the performance of the updated probabilities on the
+    same cohort (apparent): AUC, CITL, slope, Brier, ICI, and the mean predicted risk."""
     y = check_binary(y_true)
     p = check_prob(prob, y.size, open_interval=True)
     rows = []
     for method in UPDATES:
         upd = fit_update(y, p, method)
+        if upd.slope < 0:
+            warnings.warn(f"{method}: the fitted slope is {upd.slope:.3g} < 0: the model ranks this "
+                          "cohort's patients the wrong way round, and the recalibrated score reverses "
+                          "its order (AUC -> 1 - AUC)", UserWarning, stacklevel=2)
         q = np.clip(upd.apply(p), 1e-9, 1 - 1e-9)
         cal = calibration(y, q)
         rows.append({"update": method, "intercept": upd.intercept, "slope": upd.slope,
                      "mean_predicted": float(q.mean()), "observed_rate": float(y.mean()),
-                     "citl": cal.citl.estimate, "calibration_slope": cal.slope.estimate, "brier": cal.brier,
+                     "auc": _auc(y, q), "citl": cal.citl.estimate, "calibration_slope": cal.slope.estimate, "brier": cal.brier,
                      "ici": cal.ici, "assessed_on": "as is: independent" if method == "as is" else
                      "apparent (fitted and assessed on this cohort)"})
     return pd.DataFrame(rows)
