@@ -183,5 +183,6 @@ def calibration(y_true, prob, *, conf_level: float = 0.95, fitted_on_cohort: boo
         citl=citl, slope=slope, brier=float(np.mean((p - y) ** 2)),
         ici=float(errors.mean()), e50=float(np.quantile(errors, 0.5)),
         e90=float(np.quantile(errors, 0.9)), emax=float(errors.max()),
-        hosmer_lemeshow=hosmer_lemeshow(y, p, fitted_on_cohort=fitted_on_cohort), curve=_curve(y.astype(float), p, conf_level),
+        hosmer_lemeshow=hosmer_lemeshow(y, p, fitted_on_cohort=fitted_on_cohort),
+        curve=_curve(y.astype(float), p, conf_level),
         n=n, n_events=events)

@@ -96,7 +96,8 @@ def updating_table(y_true, prob) -> pd.DataFrame:
         cal = calibration(y, q)
         rows.append({"update": method, "intercept": upd.intercept, "slope": upd.slope,
                      "mean_predicted": float(q.mean()), "observed_rate": float(y.mean()),
-                     "auc": _auc(y, q), "citl": cal.citl.estimate, "calibration_slope": cal.slope.estimate, "brier": cal.brier,
+                     "auc": _auc(y, q), "citl": cal.citl.estimate,
+                     "calibration_slope": cal.slope.estimate, "brier": cal.brier,
                      "ici": cal.ici, "assessed_on": "as is: independent" if method == "as is" else
                      "apparent (fitted and assessed on this cohort)"})
     return pd.DataFrame(rows)
