@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, cast
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -117,7 +118,17 @@ class CalibrationResult(_Tabular):
         Mean squared error of the probabilities.
     ici, e50, e90, emax
         Mean, median, 90th percentile and maximum of |smoothed observed - predicted| over
-        the sample (Austin & Steyerberg 2019; the smoother as in ``rms::val.prob``).
+        the sample (Austin & Steyerberg 2019), on the smoother named by ``smoother``.
+    oe
+        Observed over expected events, sum(y) / sum(prob) (ideal 1), with its log-normal
+        interval; ``eo`` is its reciprocal.
+    scaled_brier
+        1 - Brier / (o (1 - o)), o the observed rate: the Brier score's improvement on the
+        uninformative forecast of the observed rate (ideal 1, 0 = no better; Steyerberg et
+        al. 2010).
+    smoother
+        ``"loess"`` (R's ``loess(y ~ p)``, as Austin & Steyerberg) or ``"lowess"`` (as
+        ``rms::val.prob``).
     hosmer_lemeshow
         Hosmer-Lemeshow test over 10 groups of predicted risk (its ``df``: g - 2 when the
         model was fitted on the cohort, g when not).
@@ -139,14 +150,29 @@ class CalibrationResult(_Tabular):
     curve: pd.DataFrame = field(repr=False)
     n: int = 0
     n_events: int = 0
+    oe: Estimate | None = None
+    scaled_brier: float = float("nan")
+    smoother: str = "loess"
+
+    @property
+    def eo(self) -> Estimate | None:
+        """Expected over observed events: the reciprocal of :attr:`oe` and its interval."""
+        if self.oe is None:
+            return None
+        o = self.oe
+        return Estimate(1 / o.estimate, 1 / o.ci_high, 1 / o.ci_low, o.conf_level, o.method.replace("O/E", "E/O"),
+                        o.n, o.n_events, o.se)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row: CITL and slope with CIs, Brier, ICI, E50, E90, Emax, HL chi-square, df and p."""
+        """One row: CITL and slope with CIs, Brier, ICI, E50, E90, Emax, O/E with CI, scaled
+        Brier, HL chi-square, df and p."""
         return pd.DataFrame([{
             "citl": self.citl.estimate, "citl_ci_low": self.citl.ci_low, "citl_ci_high": self.citl.ci_high,
             "slope": self.slope.estimate, "slope_ci_low": self.slope.ci_low,
             "slope_ci_high": self.slope.ci_high, "brier": self.brier, "ici": self.ici,
             "e50": self.e50, "e90": self.e90, "emax": self.emax,
+            "oe": self.oe.estimate if self.oe else np.nan, "oe_ci_low": self.oe.ci_low if self.oe else np.nan,
+            "oe_ci_high": self.oe.ci_high if self.oe else np.nan, "scaled_brier": self.scaled_brier,
             "hl_chisq": self.hosmer_lemeshow.statistic, "hl_df": self.hosmer_lemeshow.df,
             "hl_p": self.hosmer_lemeshow.p_value,
             "n": self.n, "n_events": self.n_events,
