@@ -65,7 +65,16 @@ for (name in unique(data$dataset)) {
     oe = list(estimate = O / E, ci_low = O / E * exp(-qnorm(0.975) * se), ci_high = O / E * exp(qnorm(0.975) * se)),
     bootstrap = ci,
     # the first 50 resamples (1-based row indices) and R's measures on each, for an exact check
-    replicates = list(indices = boot.array(b, indices = TRUE)[1:50, ], t = b$t[1:50, ]))
+    replicates = list(indices = boot.array(b, indices = TRUE)[1:50, ], t = b$t[1:50, ]),
+    # logistic recalibration fitted on this cohort, validated by the optimism bootstrap
+    validate = local({
+      d$lp <- qlogis(d$p)
+      set.seed(20261128)
+      v <- validate(lrm(y ~ lp, data = d, x = TRUE, y = TRUE), B = res$n_boot)
+      lapply(c(Dxy = "Dxy", Intercept = "Intercept", Slope = "Slope", B = "B"), function(k)
+        list(index_orig = v[k, "index.orig"], optimism = v[k, "optimism"], corrected = v[k, "index.corrected"],
+             n = v[k, "n"]))
+    }))
 }
 writeLines(jsonlite::toJSON(res, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            file.path(out_dir, "calibration_real_reference.json"))
