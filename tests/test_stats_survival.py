@@ -162,3 +162,22 @@ def test_time_dependent_auc_equals_riskregression_score(name):
     assert (table["ci_low"] < table["auc"]).all() and (table["auc"] < table["ci_high"]).all()
     if name == "pbc":
         assert table["auc"].iloc[1] == pytest.approx(0.883402541086742, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["pbc", "colon"])
+def test_survival_brier_and_ipa_equal_riskregression_score(name):
+    """R: ``Score(list(cox = F), Hist(time, status) ~ 1, data, times, metrics = "brier",
+    cens.model = "km", null.model = TRUE, summary = "ipa")``, F a Cox model's risk by each
+    horizon (td_brier_<name>.csv). pbc at 1500 days: Brier 0.114961286824891, IPA
+    0.396350842028878 in R."""
+    from tace.stats.survival import survival_brier
+
+    d = pd.read_csv(REF / f"td_brier_{name}.csv")
+    ref = TD_REF["datasets"][name]
+    risk = d[[f"risk_{h:g}" for h in ref["times"]]].to_numpy()
+    table = survival_brier(d["time"], d["status"], risk, ref["times"])
+    np.testing.assert_allclose(table["brier"], ref["brier"]["model"], rtol=1e-9)
+    np.testing.assert_allclose(table["null_brier"], ref["brier"]["null"], rtol=1e-9)
+    np.testing.assert_allclose(table["ipa"], ref["brier"]["ipa"], rtol=1e-8)
+    if name == "pbc":
+        assert table["ipa"].iloc[1] == pytest.approx(0.396350842028878, rel=1e-9)

@@ -1,6 +1,8 @@
-# Reference values for tace.stats.time_dependent_auc: riskRegression::Score's IPCW
-# cumulative/dynamic AUC (cases weighted 1/G(T-), controls 1/G(t), reverse Kaplan-Meier G)
-# with its influence-function standard error, on real data sets shipped with survival.
+# Reference values for tace.stats.time_dependent_auc and survival_brier: riskRegression::Score's
+# IPCW cumulative/dynamic AUC (cases weighted 1/G(T-), controls 1/G(t), reverse Kaplan-Meier
+# G) with its influence-function standard error, and its IPCW Brier score at t with the
+# index of prediction accuracy (IPA, against the Kaplan-Meier null model), on real data sets
+# shipped with survival.
 # Run from the repository root:  Rscript tests/reference/td_auc_reference.R
 # Debian: r-base-core r-cran-riskregression r-cran-survival r-cran-jsonlite.
 suppressPackageStartupMessages({library(riskRegression); library(survival)})
@@ -24,5 +26,22 @@ for (name in names(horizons)) {
   a <- sc$AUC$score
   res$datasets[[name]] <- list(times = a$times, auc = a$AUC, se = a$se)
 }
+# Brier and IPA of a Cox model's predicted risk by t (fitted in-sample on the marker)
+brier_rows <- list()
+for (name in c("pbc", "colon")) {
+  d <- data[data$dataset == name, ]
+  fit <- survival::coxph(Surv(time, status) ~ risk, data = d)
+  tt <- horizons[[name]]
+  F <- t(1 - summary(survival::survfit(fit, newdata = d), times = tt)$surv)  # n x horizons
+  sc <- Score(list(cox = F), formula = Hist(time, status) ~ 1, data = d, times = tt, metrics = "brier",
+              cens.model = "km", null.model = TRUE, summary = "ipa")
+  b <- sc$Brier$score
+  res$datasets[[name]]$brier <- list(model = b[model == "cox"]$Brier, null = b[model == "Null model"]$Brier,
+                                     ipa = b[model == "cox"]$IPA)
+  colnames(F) <- paste0("risk_", tt)
+  brier_rows[[name]] <- data.frame(dataset = name, d[, c("time", "status")], F, check.names = FALSE)
+}
+write.csv(brier_rows$pbc, file.path(out_dir, "td_brier_pbc.csv"), row.names = FALSE)
+write.csv(brier_rows$colon, file.path(out_dir, "td_brier_colon.csv"), row.names = FALSE)
 writeLines(jsonlite::toJSON(res, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            file.path(out_dir, "td_auc_reference.json"))

@@ -34,7 +34,7 @@ from scipy import stats as sps
 from ._checks import check_conf_level, check_scores, check_survival
 from .results import Estimate, TestResult
 
-__all__ = ["concordance", "cox_regression", "kaplan_meier", "logrank_test", "time_dependent_auc"]
+__all__ = ["concordance", "cox_regression", "kaplan_meier", "logrank_test", "survival_brier", "time_dependent_auc"]
 
 
 def _km_table(t: np.ndarray, e: np.ndarray, conf_level: float) -> pd.DataFrame:
@@ -345,3 +345,54 @@ def time_dependent_auc(time, event, risk, times, *, train_time=None, train_event
         table["ci_low"], table["ci_high"] = np.nanquantile(boot, q, axis=0)
         table["se"] = np.nanstd(boot, axis=0, ddof=1)
     return table
+
+
+def survival_brier(time, event, risk, times) -> pd.DataFrame:
+    """Brier score of predicted risks at horizons, with inverse-probability-of-censoring
+    weights, and the index of prediction accuracy (IPA).
+
+    ``risk[:, k]`` is each patient's predicted probability of the event by ``times[k]``. As
+    ``riskRegression::Score(..., metrics = "brier", cens.model = "km", summary = "ipa")``
+    (Graf et al. 1999): a patient who died by t contributes (1 - risk)^2 / G(T-), one still
+    alive after t contributes risk^2 / G(t), one censored before t nothing (weight 0); the
+    mean is over all patients. IPA = 1 - Brier / Brier of the null model, which gives every
+    patient the Kaplan-Meier risk by t (Kattan & Gerds 2018).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per horizon: ``time``, ``brier``, ``null_brier``, ``ipa``.
+
+    References
+    ----------
+    Graf E, Schmoor C, Sauerbrei W, Schumacher M. Assessment and comparison of prognostic
+    classification schemes for survival data. Stat Med 1999;18:2529-45.
+    Kattan MW, Gerds TA. The index of prediction accuracy: an intuitive measure useful for
+    evaluating risk prediction models. Diagn Progn Res 2018;2:7.
+    """
+    t, e = check_survival(time, event)
+    horizons = np.atleast_1d(np.asarray(times, dtype=float))
+    r = np.asarray(risk, dtype=float).reshape(t.size, -1) if np.ndim(risk) > 1 else \
+        np.asarray(risk, dtype=float)[:, None]
+    if r.shape != (t.size, horizons.size):
+        raise ValueError(f"risk has shape {r.shape}; expected ({t.size}, {horizons.size}): one column per horizon")
+    if not np.isfinite(r).all() or (r < 0).any() or (r > 1).any():
+        raise ValueError("risk must hold probabilities in [0, 1], without missing values")
+    too_late = horizons[horizons >= t.max()]
+    if too_late.size:
+        raise ValueError(f"horizons {too_late.tolist()} are not before the last follow-up ({t.max():g})")
+    g_at = _censoring_survival(t, e)
+    km = _km_table(t, e, 0.95)
+    rows = []
+    for k, h in enumerate(horizons):
+        died, alive = (t <= h) & e, t > h
+        w = np.zeros(t.size)
+        w[died] = 1.0 / g_at(t[died], left=True)
+        w[alive] = 1.0 / float(g_at(np.array([h]))[0])
+        y = died.astype(float)
+        surv = km.loc[km["time"] <= h, "survival"]
+        null_risk = 1.0 - (float(surv.iloc[-1]) if len(surv) else 1.0)
+        brier = float(np.mean(w * (y - r[:, k]) ** 2))
+        null = float(np.mean(w * (y - null_risk) ** 2))
+        rows.append({"time": h, "brier": brier, "null_brier": null, "ipa": 1.0 - brier / null if null > 0 else np.nan})
+    return pd.DataFrame(rows)
