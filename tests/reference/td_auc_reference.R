@@ -45,3 +45,16 @@ write.csv(brier_rows$pbc, file.path(out_dir, "td_brier_pbc.csv"), row.names = FA
 write.csv(brier_rows$colon, file.path(out_dir, "td_brier_colon.csv"), row.names = FALSE)
 writeLines(jsonlite::toJSON(res, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            file.path(out_dir, "td_auc_reference.json"))
+
+# Uno's C truncated at tau: survival::concordance(timewt = "n/G2", ymax = tau)
+uno <- list()
+for (name in c("pbc", "veteran", "colon")) {
+  d <- data[data$dataset == name, ]
+  taus <- horizons[[name]]
+  uno[[name]] <- lapply(taus, function(tau) {
+    c1 <- concordance(Surv(time, status) ~ risk, data = d, timewt = "n/G2", ymax = tau, reverse = TRUE)
+    list(tau = tau, c = unname(c1$concordance), se = sqrt(unname(c1$var)))
+  })
+}
+writeLines(jsonlite::toJSON(uno, digits = NA, auto_unbox = TRUE, pretty = TRUE),
+           file.path(out_dir, "uno_c_reference.json"))
