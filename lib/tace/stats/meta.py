@@ -1,0 +1,136 @@
+"""Random-effects meta-analysis of a performance measure across sites.
+
+When a validation cohort holds several sites (or several cohorts are validated), a measure
+such as the C-statistic, ln(O/E) or the calibration slope is estimated per site and pooled
+with a random-effects model, which says both the average performance and how much it varies
+between sites: the between-site variance tau^2, I^2, and the 95% prediction interval for the
+performance in a new site, on k - 2 degrees of freedom (Higgins et al. 2009; Riley et al.
+2011; Debray et al. 2017 recommend it for prediction models).
+
+tau^2 by REML (the default, as ``metafor::rma``), DerSimonian-Laird or Paule-Mandel. DL and
+PM come from statsmodels' ``combine_effects``; REML, which statsmodels does not offer, is
+computed here by maximising the restricted likelihood over tau^2 >= 0.
+
+References
+----------
+Higgins JPT, Thompson SG, Spiegelhalter DJ. A re-evaluation of random-effects meta-analysis.
+J R Stat Soc A 2009;172:137-59.
+Debray TPA, Damen JAAG, Snell KIE, et al. A guide to systematic review and meta-analysis of
+prediction model performance. BMJ 2017;356:i6460.
+Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw
+2010;36(3):1-48.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+from scipy import stats as sps
+
+from .results import _Tabular
+
+__all__ = ["META_METHODS", "MetaAnalysisResult", "random_effects"]
+
+META_METHODS = ("REML", "DL", "PM")
+
+
+@dataclass(frozen=True)
+class MetaAnalysisResult(_Tabular):
+    """A random-effects pooled estimate.
+
+    Attributes
+    ----------
+    estimate, se, ci_low, ci_high
+        Pooled estimate, its standard error and Wald interval (normal quantile, as metafor's
+        default ``test = "z"``).
+    tau2, i2, q, q_p
+        Between-site variance, I^2 (per cent), Cochran's Q and its p-value.
+    pi_low, pi_high
+        Prediction interval for a new site: estimate +- t_{k-2} sqrt(tau^2 + se^2) (NaN when
+        k < 3).
+    k, method, conf_level
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    tau2: float
+    i2: float
+    q: float
+    q_p: float
+    pi_low: float
+    pi_high: float
+    k: int
+    method: str
+    conf_level: float = 0.95
+
+
+def _reml_tau2(y: np.ndarray, v: np.ndarray) -> float:
+    def neg_restricted_loglik(tau2: float) -> float:
+        w = 1.0 / (v + tau2)
+        mu = np.sum(w * y) / np.sum(w)
+        return float(np.sum(np.log(v + tau2)) + np.log(np.sum(w)) + np.sum(w * (y - mu) ** 2))
+
+    upper = max(10.0 * float(np.var(y, ddof=1)) + 10.0 * float(v.max()), 1e-8)
+    fit = optimize.minimize_scalar(neg_restricted_loglik, bounds=(0.0, upper), method="bounded",
+                                   options={"xatol": 1e-14, "maxiter": 1000})
+    tau2 = float(fit.x)
+    return 0.0 if neg_restricted_loglik(0.0) <= neg_restricted_loglik(tau2) else tau2
+
+
+def random_effects(estimates, variances, *, method: str = "REML", conf_level: float = 0.95) -> MetaAnalysisResult:
+    """Pool per-site estimates with a random-effects model.
+
+    Parameters
+    ----------
+    estimates, variances
+        Each site's estimate (on a scale where it is roughly normal: logit C, ln O/E, slope)
+        and its sampling variance.
+    method
+        How tau^2 is estimated: ``"REML"`` (metafor's default), ``"DL"`` or ``"PM"``.
+
+    Examples
+    --------
+    >>> r = random_effects([0.1, 0.3, 0.5, 0.2], [0.01, 0.02, 0.015, 0.03], method="DL")
+    >>> round(r.estimate, 4), round(r.tau2, 5)
+    (0.2724, 0.02025)
+    """
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    y = np.asarray(estimates, dtype=float)
+    v = np.asarray(variances, dtype=float)
+    if y.ndim != 1 or y.shape != v.shape:
+        raise ValueError(f"estimates and variances must be 1-D of one length; got {y.shape} and {v.shape}")
+    if y.size < 2:
+        raise ValueError(f"a meta-analysis needs at least 2 sites; got {y.size}")
+    if not (np.isfinite(y).all() and np.isfinite(v).all() and (v > 0).all()):
+        raise ValueError("every estimate must be finite and every variance finite and positive")
+    if method not in META_METHODS:
+        raise ValueError(f"method must be one of {META_METHODS}; got {method!r}")
+    if not 0 < conf_level < 1:
+        raise ValueError(f"conf_level must lie strictly between 0 and 1; got {conf_level}")
+    w_fe = 1.0 / v
+    mu_fe = np.sum(w_fe * y) / np.sum(w_fe)
+    q = float(np.sum(w_fe * (y - mu_fe) ** 2))
+    k = int(y.size)
+    if method == "REML":
+        tau2 = _reml_tau2(y, v)
+    else:
+        tau2 = float(combine_effects(y, v, method_re="chi2" if method == "DL" else "iterated").tau2)
+    w = 1.0 / (v + tau2)
+    mu = float(np.sum(w * y) / np.sum(w))
+    se = float(np.sqrt(1.0 / np.sum(w)))
+    z = float(sps.norm.ppf(0.5 + conf_level / 2))
+    # I^2 as metafor computes it: tau^2 over tau^2 plus the "typical" within-site variance
+    typical = (k - 1) * np.sum(w_fe) / (np.sum(w_fe) ** 2 - np.sum(w_fe ** 2))
+    i2 = float(100.0 * tau2 / (tau2 + typical))
+    if k >= 3:
+        half = float(sps.t.ppf(0.5 + conf_level / 2, k - 2)) * np.sqrt(tau2 + se ** 2)
+        pi_low, pi_high = mu - half, mu + half
+    else:
+        pi_low = pi_high = float("nan")
+    return MetaAnalysisResult(mu, se, mu - z * se, mu + z * se, tau2, i2, q, float(sps.chi2.sf(q, k - 1)),
+                              float(pi_low), float(pi_high), k, method, conf_level)
