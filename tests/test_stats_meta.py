@@ -44,3 +44,40 @@ def test_homogeneous_sites_give_tau2_zero_and_two_sites_no_prediction_interval()
     assert r.tau2 == 0 and r.i2 == 0
     two = random_effects([0.2, 0.6], [0.01, 0.02])
     assert np.isnan(two.pi_low) and np.isnan(two.pi_high)
+
+
+def test_site_heterogeneity_pools_each_sites_measures_and_names_the_sites_it_left_out():
+    """Three simulated sites whose models are miscalibrated differently, and one with a single
+    event: each measure per site equals tace's single-cohort function (checked against R in
+    their own tests), and the pooled row equals random_effects on those rows."""
+    from scipy.special import expit
+
+    from tace.stats import calibration, observed_expected, roc_auc
+    from tace.stats.meta import site_heterogeneity
+
+    rng = np.random.default_rng(8)
+    ys, ps, sites = [], [], []
+    for name, (n, shift) in {"A": (200, 0.0), "B": (150, 0.6), "C": (180, -0.5)}.items():
+        lp = rng.normal(-0.3, 1.3, n)
+        ys.append(rng.random(n) < expit(lp + shift))
+        ps.append(expit(lp))
+        sites += [name] * n
+    ys.append(np.r_[True, np.zeros(19, bool)])
+    ps.append(np.full(20, 0.3))
+    sites += ["D"] * 20
+    y, p, site = np.concatenate(ys), np.concatenate(ps), np.array(sites)
+    table = site_heterogeneity(y, p, site)
+    a = table[(table["level"] == "B") & (table["measure"] == "ln O/E")].iloc[0]
+    assert a["estimate"] == pytest.approx(np.log(observed_expected(y[site == "B"], p[site == "B"]).estimate))
+    c = table[(table["level"] == "A") & (table["measure"] == "logit C")].iloc[0]
+    auc = roc_auc(y[site == "A"], p[site == "A"])
+    assert c["estimate_natural"] == pytest.approx(auc.estimate)
+    assert c["variance"] == pytest.approx(auc.se ** 2 / (auc.estimate * (1 - auc.estimate)) ** 2)
+    s = table[(table["level"] == "C") & (table["measure"] == "calibration slope")].iloc[0]
+    assert s["estimate"] == pytest.approx(calibration(y[site == "C"], p[site == "C"]).slope.estimate)
+    assert table.loc[table["level"] == "D", "note"].str.startswith("left out").all()
+    pooled = table[(table["level"] == "pooled (REML)") & (table["measure"] == "ln O/E")].iloc[0]
+    sites_oe = table[(table["measure"] == "ln O/E") & table["level"].isin(["A", "B", "C"])]
+    r = random_effects(sites_oe["estimate"], sites_oe["variance"])
+    assert pooled["estimate"] == pytest.approx(r.estimate) and pooled["k"] == 3
+    assert pooled["tau2"] > 0  # the planted differences in calibration-in-the-large

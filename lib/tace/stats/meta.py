@@ -26,12 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import optimize
 from scipy import stats as sps
 
 from .results import _Tabular
 
-__all__ = ["META_METHODS", "MetaAnalysisResult", "random_effects"]
+__all__ = ["META_METHODS", "SITE_MEASURES", "MetaAnalysisResult", "random_effects", "site_heterogeneity"]
 
 META_METHODS = ("REML", "DL", "PM")
 
@@ -134,3 +135,74 @@ def random_effects(estimates, variances, *, method: str = "REML", conf_level: fl
         pi_low = pi_high = float("nan")
     return MetaAnalysisResult(mu, se, mu - z * se, mu + z * se, tau2, i2, q, float(sps.chi2.sf(q, k - 1)),
                               float(pi_low), float(pi_high), k, method, conf_level)
+
+
+#: The per-site measures :func:`site_heterogeneity` pools, each on the scale it is pooled on.
+SITE_MEASURES = ("logit C", "ln O/E", "calibration slope")
+
+
+def site_heterogeneity(y_true, prob, site, *, method: str = "REML", conf_level: float = 0.95) -> pd.DataFrame:
+    """Per-site C-statistic, O/E and calibration slope, and their random-effects pooling.
+
+    As Debray et al. (2017) recommend: the C-statistic pooled on the logit scale, var(logit C)
+    = var(C) / (C (1 - C))^2 with DeLong's var(C); ln(O/E) with var (1 - O/N) / O; the
+    calibration slope with its Wald variance. A site with fewer than two events or two
+    non-events contributes to no measure (its row says so).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per site and measure (``level`` = the site) with ``estimate`` and
+        ``variance``, then one row per measure with ``level`` = ``"pooled (<method>)"``:
+        estimate, CI, prediction interval, tau^2, I^2 and k; estimates on the pooling scale,
+        back-transformed in ``estimate_natural`` (C, O/E, slope).
+    """
+    from .calibration import calibration, observed_expected
+    from .roc import roc_auc
+
+    y = np.asarray(y_true).astype(bool)
+    p = np.asarray(prob, dtype=float)
+    s = np.asarray(site)
+    if not (y.shape == p.shape == s.shape):
+        raise ValueError(f"y_true, prob and site must have one length; got {y.shape}, {p.shape}, {s.shape}")
+    rows = []
+    for level in pd.unique(s):
+        mask = s == level
+        yy, pp = y[mask], p[mask]
+        events = int(yy.sum())
+        base = {"level": level, "n": int(mask.sum()), "events": events}
+        if events < 2 or mask.sum() - events < 2:
+            rows += [{**base, "measure": m, "estimate": np.nan, "variance": np.nan,
+                      "note": "left out: fewer than two events or non-events"} for m in SITE_MEASURES]
+            continue
+        auc = roc_auc(yy, pp)
+        c = auc.estimate
+        if 0 < c < 1 and auc.se:
+            rows.append({**base, "measure": "logit C", "estimate": float(np.log(c / (1 - c))),
+                         "variance": float(auc.se ** 2 / (c * (1 - c)) ** 2), "note": ""})
+        else:
+            rows.append({**base, "measure": "logit C", "estimate": np.nan, "variance": np.nan,
+                         "note": f"left out: C = {c:g} (complete separation)"})
+        oe = observed_expected(yy, pp)
+        rows.append({**base, "measure": "ln O/E", "estimate": float(np.log(oe.estimate)), "variance": float(oe.se ** 2),
+                     "note": ""})
+        slope = calibration(yy, np.clip(pp, 1e-9, 1 - 1e-9), fitted_on_cohort=False).slope
+        rows.append({**base, "measure": "calibration slope", "estimate": slope.estimate,
+                     "variance": float(slope.se ** 2), "note": ""})
+    table = pd.DataFrame(rows)
+    natural = {"logit C": lambda v: 1 / (1 + np.exp(-v)), "ln O/E": np.exp, "calibration slope": lambda v: v}
+    pooled = []
+    for m in SITE_MEASURES:
+        part = table[(table["measure"] == m) & table["estimate"].notna()]
+        if len(part) < 2:
+            pooled.append({"level": f"pooled ({method})", "measure": m, "k": len(part),
+                           "note": "not pooled: fewer than two sites with an estimate"})
+            continue
+        r = random_effects(part["estimate"], part["variance"], method=method, conf_level=conf_level)
+        pooled.append({"level": f"pooled ({method})", "measure": m, "k": r.k, "estimate": r.estimate,
+                       "ci_low": r.ci_low, "ci_high": r.ci_high, "pi_low": r.pi_low, "pi_high": r.pi_high,
+                       "tau2": r.tau2, "i2": r.i2, "note": ""})
+    out = pd.concat([table, pd.DataFrame(pooled)], ignore_index=True)
+    out["estimate_natural"] = [natural[m](v) if pd.notna(v) else np.nan
+                               for m, v in zip(out["measure"], out["estimate"], strict=True)]
+    return out
