@@ -23,6 +23,7 @@ Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat So
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,13 +185,15 @@ def site_heterogeneity(y_true, prob, site, *, method: str = "REML", conf_level: 
             rows.append({**base, "measure": "logit C", "estimate": np.nan, "variance": np.nan,
                          "note": f"left out: C = {c:g} (complete separation)"})
         oe = observed_expected(yy, pp)
-        rows.append({**base, "measure": "ln O/E", "estimate": float(np.log(oe.estimate)), "variance": float(oe.se ** 2),
-                     "note": ""})
+        rows.append({**base, "measure": "ln O/E", "estimate": float(np.log(oe.estimate)),
+                     "variance": float((oe.se or np.nan) ** 2), "note": ""})
         slope = calibration(yy, np.clip(pp, 1e-9, 1 - 1e-9), fitted_on_cohort=False).slope
         rows.append({**base, "measure": "calibration slope", "estimate": slope.estimate,
-                     "variance": float(slope.se ** 2), "note": ""})
+                     "variance": float((slope.se or np.nan) ** 2), "note": ""})
     table = pd.DataFrame(rows)
-    natural = {"logit C": lambda v: 1 / (1 + np.exp(-v)), "ln O/E": np.exp, "calibration slope": lambda v: v}
+    natural: dict[str, Callable[[float], float]] = {"logit C": lambda v: float(1 / (1 + np.exp(-v))),
+                                                    "ln O/E": lambda v: float(np.exp(v)),
+                                                    "calibration slope": lambda v: v}
     pooled = []
     for m in SITE_MEASURES:
         part = table[(table["measure"] == m) & table["estimate"].notna()]
