@@ -122,6 +122,19 @@ def test_fast_delong_covariance_equals_the_naive_one():
     np.testing.assert_allclose(p.covariance(), naive, rtol=1e-10)
 
 
+def test_one_sort_placements_equal_sun_and_xus_mid_ranks_on_ties_and_large_n():
+    from tace.stats.roc import _placements_midrank
+
+    rng = np.random.default_rng(3)
+    for n, digits in ((40, 0), (1000, 1), (50_000, 2)):
+        y = rng.random(n) < 0.35
+        a, b = np.round(rng.normal(size=(2, n)) + y, digits)
+        fast, ref = _placements(*_split(y, a, b)), _placements_midrank(*_split(y, a, b))
+        np.testing.assert_allclose(fast.v10, ref.v10, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(fast.v01, ref.v01, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(fast.auc, ref.auc, rtol=0, atol=1e-12)
+
+
 def test_bootstrap_is_reproducible_by_seed_and_unstratified_resampling_works():
     y, a, _ = _data("moderate_ties")
     one = roc_auc(y, a, method="bootstrap", seed=5)

@@ -66,7 +66,40 @@ class _Placements:
 
 
 def _placements(cases: np.ndarray, controls: np.ndarray) -> _Placements:
-    """Sun & Xu's mid-rank algorithm; ``cases`` (k, m) and ``controls`` (k, n)."""
+    """Placement values from one sort per score: ``cases`` (k, m) and ``controls`` (k, n).
+
+    Sun & Xu (2014) read them off three mid-rankings (all, cases, controls); the same values
+    follow from a single sort of all scores: for each tie group, the controls below it
+    and the cases above it, each tie counting one half. A third of the sorting work, which is
+    most of DeLong's cost at large n (checked equal to the mid-rank version to the last bit in
+    tests/test_stats_roc.py).
+    """
+    k, m = cases.shape
+    n = controls.shape[1]
+    v10 = np.empty((k, m))
+    v01 = np.empty((k, n))
+    is_case = np.r_[np.ones(m, dtype=bool), np.zeros(n, dtype=bool)]
+    for r in range(k):
+        z = np.concatenate([cases[r], controls[r]])
+        order = np.argsort(z)  # any order within ties: only tie groups are used
+        zs, cs = z[order], is_case[order]
+        new_value = np.empty(zs.size, dtype=bool)
+        new_value[0] = True
+        np.not_equal(zs[1:], zs[:-1], out=new_value[1:])
+        group = np.cumsum(new_value) - 1
+        g_case, g_ctrl = group[cs], group[~cs]
+        n_groups = int(group[-1]) + 1
+        case_g = np.bincount(g_case, minlength=n_groups)
+        ctrl_g = np.bincount(g_ctrl, minlength=n_groups)
+        ctrl_below = np.cumsum(ctrl_g) - ctrl_g
+        case_above = m - np.cumsum(case_g)
+        v10[r, order[cs]] = ((ctrl_below + 0.5 * ctrl_g) / n)[g_case]
+        v01[r, order[~cs] - m] = ((case_above + 0.5 * case_g) / m)[g_ctrl]
+    return _Placements(v10.mean(axis=1), v10, v01)
+
+
+def _placements_midrank(cases: np.ndarray, controls: np.ndarray) -> _Placements:
+    """Sun & Xu's mid-rank algorithm (the reference for :func:`_placements`)."""
     m, n = cases.shape[1], controls.shape[1]
     tz = sps.rankdata(np.hstack([cases, controls]), axis=1)
     tx = sps.rankdata(cases, axis=1)
