@@ -104,12 +104,24 @@ def test_case_mix_sample_size_updating_and_subgroups_are_reported(validated):
     assert set(casemix["predictor"]) == {"age", "sex", "bclc", "tumor_number", "tumor_size_cm", "afp_ng_ml",
                                          "child_pugh"}
     size = pd.read_csv(out / "figures" / "tab-sample-size.csv")
-    assert list(size["criterion"]) == ["O/E", "calibration slope", "C-statistic"]
+    # criterion 4 at the DLR's development threshold, as pmvalsampsize
+    assert list(size["criterion"]) == ["O/E", "calibration slope", "C-statistic", "net benefit"]
+    assert set(size["lp_model"]) == {"binormal"}
     updating = pd.read_csv(out / "figures" / "tab-updating.csv")
     assert set(updating["update"]) == {"as is", "recalibration-in-the-large", "logistic recalibration"}
     subgroups = pd.read_csv(out / "figures" / "tab-subgroups.csv")
     assert {"site", "scanner", "bclc"} <= set(subgroups["subgroup"])
     assert "C" in set(subgroups.loc[subgroups["subgroup"] == "site", "level"])  # the new scanner's site
+    # out-of-sample performance of the updates, and the sites' heterogeneity, or the reason why not
+    page_text = (out / "report.html").read_text(encoding="utf-8")
+    if (out / "figures" / "tab-updating-validated.csv").is_file():
+        validated_updates = pd.read_csv(out / "figures" / "tab-updating-validated.csv")
+        assert set(validated_updates["measure"]) == {"auc", "intercept", "slope", "brier"}
+    else:
+        assert "bootstrap validation of the" in page_text
+    heterogeneity = pd.read_csv(out / "figures" / "tab-site-heterogeneity.csv")
+    assert {"logit C", "ln O/E", "calibration slope"} <= set(heterogeneity["measure"])
+    assert heterogeneity["level"].astype(str).str.startswith("pooled").any()
     text = BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser").get_text()
     assert "reproducibility" in text or "transportability" in text
     assert "WARNING: the cohort" in text  # a smoke-sized cohort is too small, and the report says so
