@@ -170,3 +170,16 @@ def test_the_bootstraps_newton_fit_equals_statsmodels_glm(method):
         glm = fit_update(y, p, method)
         a, b = _update_lp(y, logit(p), method)
         assert (a, b) == pytest.approx((glm.intercept, glm.slope), rel=1e-8, abs=1e-10), name
+
+
+def test_too_few_patients_for_loess_give_nan_smoothed_errors_with_a_warning_not_an_error():
+    """Four patients: a local quadratic through four points. R's loess(y ~ p) warns
+    ("pseudoinverse used", "reciprocal condition number 0") and returns the outcomes
+    themselves (an ICI that only measures |y - p|); scikit-misc refuses. tace says so and
+    gives NaN; CITL, slope, Brier and O/E still stand."""
+    y, p = np.array([0, 1, 0, 1], dtype=bool), np.array([0.2, 0.5, 0.7, 0.4])
+    with pytest.warns(UserWarning, match="ICI, E50, E90 and Emax not computed"):
+        cal = calibration(y, p, fitted_on_cohort=False)
+    assert np.isnan([cal.ici, cal.e50, cal.e90, cal.emax]).all()
+    assert cal.brier == pytest.approx(np.mean((p - y) ** 2))
+    assert np.isfinite(cal.oe.estimate)

@@ -243,12 +243,16 @@ def calibration(y_true, prob, *, conf_level: float = 0.95, fitted_on_cohort: boo
     slope_fit = _glm(y, sm.add_constant(lp, has_constant="add"), offset=None)
     citl = _wald(citl_fit, 0, conf_level, "intercept of glm(y ~ offset(logit(p))), Wald", n, events)
     slope = _wald(slope_fit, 1, conf_level, "slope of glm(y ~ logit(p)), Wald", n, events)
-    errors = smoothed_calibration_errors(y, p, smoother)
+    try:
+        errors = smoothed_calibration_errors(y, p, smoother)
+    except ValueError as exc:  # e.g. a handful of patients: the rest of calibration still stands
+        warnings.warn(f"ICI, E50, E90 and Emax not computed: {exc}", UserWarning, stacklevel=2)
+        errors = np.full(y.size, np.nan)
     brier = float(np.mean((p - y) ** 2))
     return CalibrationResult(
         citl=citl, slope=slope, brier=brier,
-        ici=float(errors.mean()), e50=float(np.quantile(errors, 0.5)),
-        e90=float(np.quantile(errors, 0.9)), emax=float(errors.max()),
+        ici=float(np.mean(errors)), e50=float(np.quantile(errors, 0.5)),
+        e90=float(np.quantile(errors, 0.9)), emax=float(np.max(errors)),
         hosmer_lemeshow=hosmer_lemeshow(y, p, fitted_on_cohort=fitted_on_cohort),
         curve=_curve(y.astype(float), p, conf_level),
         n=n, n_events=events, oe=observed_expected(y, p, conf_level=conf_level),
