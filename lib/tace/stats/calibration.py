@@ -243,6 +243,8 @@ def calibration(y_true, prob, *, conf_level: float = 0.95, fitted_on_cohort: boo
     slope_fit = _glm(y, sm.add_constant(lp, has_constant="add"), offset=None)
     citl = _wald(citl_fit, 0, conf_level, "intercept of glm(y ~ offset(logit(p))), Wald", n, events)
     slope = _wald(slope_fit, 1, conf_level, "slope of glm(y ~ logit(p)), Wald", n, events)
+    if smoother not in SMOOTHERS:
+        raise ValueError(f"smoother must be one of {SMOOTHERS}; got {smoother!r}")
     try:
         errors = smoothed_calibration_errors(y, p, smoother)
     except ValueError as exc:  # e.g. a handful of patients: the rest of calibration still stands
