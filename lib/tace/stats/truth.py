@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ._checks import check_binary, check_prob
-from .calibration import calibration
+from .calibration import smoothed_calibration_errors
 from .roc import roc_auc
 
 __all__ = ["TRUTH_RECOVERY_COLUMNS", "TruthRecovery", "share_of_oracle", "trait_spearman", "truth_recovery",
@@ -35,6 +35,15 @@ __all__ = ["TRUTH_RECOVERY_COLUMNS", "TruthRecovery", "share_of_oracle", "trait_
 TRUTH_RECOVERY_COLUMNS = ("cohort", "model", "n", "n_events", "auc", "auc_ci_low", "auc_ci_high", "oracle_auc",
                           "clinical_oracle_auc", "imaging_oracle_auc", "share_of_oracle", "mean_abs_error_vs_truth",
                           "ici", "spearman_imaging", "spearman_truth")
+
+
+def _ici(y: np.ndarray, p: np.ndarray) -> float:
+    """ICI from the outcomes, as :func:`tace.stats.calibration` computes it (loess), without
+    the rest of that function's work; NaN when the loess cannot be fitted."""
+    try:
+        return float(smoothed_calibration_errors(np.asarray(y, dtype=bool), np.clip(p, 1e-9, 1 - 1e-9)).mean())
+    except ValueError:
+        return float("nan")
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,7 @@ def truth_recovery(y_true, prob, p_true, clinical_logit, imaging_logit) -> Truth
         n=int(y.size), n_events=int(y.sum()), auc=auc.estimate, auc_ci_low=auc.ci_low, auc_ci_high=auc.ci_high,
         oracle_auc=oracle, clinical_oracle_auc=_auc(y, clin), imaging_oracle_auc=_auc(y, img),
         share_of_oracle=share_of_oracle(auc.estimate, oracle),
-        mean_abs_error_vs_truth=float(np.mean(np.abs(p - truth))), ici=calibration(y, np.clip(p, 1e-9, 1 - 1e-9)).ici,
+        mean_abs_error_vs_truth=float(np.mean(np.abs(p - truth))), ici=_ici(y, p),
         spearman_imaging=_spearman(p, img), spearman_truth=_spearman(p, truth))
 
 
