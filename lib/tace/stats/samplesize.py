@@ -68,10 +68,7 @@ def _moments(mu: float, sd: float) -> tuple[float, float]:
 def lp_distribution(prevalence: float, c_statistic: float) -> tuple[float, float]:
     """Mean and SD of the normal LP of a calibrated model with this outcome proportion and
     C-statistic."""
-    if not 0 < prevalence < 1:
-        raise ValueError(f"prevalence must lie in (0, 1), got {prevalence}")
-    if not 0.5 < c_statistic < 1:
-        raise ValueError(f"c_statistic must lie in (0.5, 1), got {c_statistic}")
+    _check_inputs(prevalence, c_statistic)
 
     def mean_for(sd: float) -> float:
         return optimize.brentq(lambda m: _prevalence(m, sd) - prevalence, -100, 100, xtol=1e-12)
