@@ -24,7 +24,7 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-__all__ = ["CLINICAL_VARIABLES", "ClinicalModel", "encode_clinical"]
+__all__ = ["CLINICAL_IMPUTATION", "CLINICAL_VARIABLES", "ClinicalModel", "encode_clinical"]
 
 #: Variable -> how it enters the model (the encodings are part of the frozen model).
 CLINICAL_VARIABLES = {
@@ -37,16 +37,28 @@ CLINICAL_VARIABLES = {
     "child_pugh": "class B = 1",
 }
 
+#: How each encoded variable is imputed when missing (:class:`tace.models.imputation.PredictorImputer`):
+#: its kind and the scale of its linear model (tumour number and size are right-skewed and positive).
+CLINICAL_IMPUTATION: dict[str, tuple[str, str]] = {
+    "age": ("continuous", "identity"),
+    "sex": ("binary", "identity"),
+    "bclc": ("binary", "identity"),
+    "tumor_number": ("count", "log"),
+    "tumor_size_cm": ("continuous", "log"),
+    "afp_ng_ml": ("continuous", "identity"),  # already log10(AFP + 1), >= 0
+    "child_pugh": ("binary", "identity"),
+}
+
 
 def encode_clinical(table: pd.DataFrame, variables=tuple(CLINICAL_VARIABLES)) -> pd.DataFrame:
-    """Numeric design columns from a cohort table (see :data:`CLINICAL_VARIABLES`)."""
+    """Numeric design columns from a cohort table (see :data:`CLINICAL_VARIABLES`); a missing
+    value stays missing (NaN), never a category."""
     out = pd.DataFrame(index=table.index)
     for v in variables:
         col = table[v]
-        if v == "sex":
-            out[v] = (col == "M").astype(float)
-        elif v in ("bclc", "child_pugh"):
-            out[v] = (col == "B").astype(float)
+        if v in ("sex", "bclc", "child_pugh"):
+            level = "M" if v == "sex" else "B"
+            out[v] = (col == level).astype(float).where(col.notna())
         elif v == "afp_ng_ml":
             out[v] = np.log10(col.astype(float) + 1.0)
         else:
@@ -116,7 +128,12 @@ class ClinicalModel:
         return cls(chosen, float(fit.params[0]), [float(c) for c in fit.params[1:]], uni, multi, p_threshold)
 
     def predict_proba(self, table: pd.DataFrame) -> np.ndarray:
-        x = encode_clinical(table, self.predictors).to_numpy()
+        """P(non-response) of each row of a cohort table; NaN where a predictor is missing."""
+        return self.predict_encoded(encode_clinical(table, self.predictors))
+
+    def predict_encoded(self, design: pd.DataFrame) -> np.ndarray:
+        """P(non-response) from encoded predictors (:func:`encode_clinical`'s columns)."""
+        x = design[self.predictors].to_numpy(float)
         return expit(self.intercept + x @ np.asarray(self.coefficients))
 
     def to_json(self) -> str:

@@ -158,8 +158,7 @@ def site_heterogeneity(y_true, prob, site, *, method: str = "REML", conf_level: 
         estimate, CI, prediction interval, tau^2, I^2 and k; estimates on the pooling scale,
         back-transformed in ``estimate_natural`` (C, O/E, slope).
     """
-    from .calibration import calibration, observed_expected
-    from .roc import roc_auc
+    from .pooling import pooling_scale_measures
 
     y = np.asarray(y_true).astype(bool)
     p = np.asarray(prob, dtype=float)
@@ -176,20 +175,8 @@ def site_heterogeneity(y_true, prob, site, *, method: str = "REML", conf_level: 
             rows += [{**base, "measure": m, "estimate": np.nan, "variance": np.nan,
                       "note": "left out: fewer than two events or non-events"} for m in SITE_MEASURES]
             continue
-        auc = roc_auc(yy, pp)
-        c = auc.estimate
-        if 0 < c < 1 and auc.se:
-            rows.append({**base, "measure": "logit C", "estimate": float(np.log(c / (1 - c))),
-                         "variance": float(auc.se ** 2 / (c * (1 - c)) ** 2), "note": ""})
-        else:
-            rows.append({**base, "measure": "logit C", "estimate": np.nan, "variance": np.nan,
-                         "note": f"left out: C = {c:g} (complete separation)"})
-        oe = observed_expected(yy, pp)
-        rows.append({**base, "measure": "ln O/E", "estimate": float(np.log(oe.estimate)),
-                     "variance": float((oe.se or np.nan) ** 2), "note": ""})
-        slope = calibration(yy, np.clip(pp, 1e-9, 1 - 1e-9), fitted_on_cohort=False).slope
-        rows.append({**base, "measure": "calibration slope", "estimate": slope.estimate,
-                     "variance": float((slope.se or np.nan) ** 2), "note": ""})
+        scale_rows = pooling_scale_measures(yy, pp, ("C-statistic", "O/E", "calibration slope"))
+        rows += [{**base, **r, "measure": name} for name, r in zip(SITE_MEASURES, scale_rows, strict=True)]
     table = pd.DataFrame(rows)
     natural: dict[str, Callable[[float], float]] = {"logit C": lambda v: float(1 / (1 + np.exp(-v))),
                                                     "ln O/E": lambda v: float(np.exp(v)),
