@@ -120,8 +120,11 @@ def _fit_linear(target: str, kind: Kind, transform: Transform, y: np.ndarray, x:
 
 def _fit_logistic(target: str, y: np.ndarray, x: pd.DataFrame) -> ConditionalModel:
     k, n = float(y.sum()), float(len(y))
-    base = dict(target=target, kind="binary", transform="identity", predictors=tuple(x.columns), sse=0.0,
-                df=int(n), low=0.0, high=1.0)
+
+    def model(coef: tuple[float, ...], v: tuple[tuple[float, ...], ...], fallback: bool) -> ConditionalModel:
+        return ConditionalModel(target, "binary", "identity", tuple(x.columns), coef, v, 0.0, int(n), 0.0, 1.0,
+                                fallback)
+
     if 0 < k < n:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -139,8 +142,8 @@ def _fit_logistic(target: str, y: np.ndarray, x: pd.DataFrame) -> ConditionalMod
             except np.linalg.LinAlgError:
                 pass
             else:
-                return ConditionalModel(**base, coef=tuple(map(float, fit.params)), v=tuple(map(tuple, cov.tolist())))
-    return ConditionalModel(**base, coef=(k, n), v=(), fallback=True)
+                return model(tuple(map(float, fit.params)), tuple(map(tuple, cov.tolist())), False)
+    return model((k, n), (), True)
 
 
 @dataclass(frozen=True)
