@@ -235,10 +235,10 @@ CORPUS = {
     "unknown category (BCLC C)": (_set(0, "bclc", "C"), 0, "bclc",
                                   r"unknown category 'C'; expected one of A, B"),
     "unknown category (sex)": (_set(2, "sex", "male"), 2, "sex", r"unknown category 'male'; expected one of M, F"),
-    "NaN in a required column": (_set(2, "age", "NaN"), 2, "age",
-                                 r"missing value \('NaN'\); expected age in years"),
-    "blank in a required column": (_set(2, "tumor_size_cm", ""), 2, "tumor_size_cm",
-                                   r"^missing value; expected the longest tumour diameter"),
+    "NaN in a required column": (_set(2, "image", "NaN"), 2, "image",
+                                 r"missing value \('NaN'\); expected the HBP image"),
+    "blank in a required column": (_set(2, "mask", ""), 2, "mask",
+                                   r"^missing value; expected the tumour mask"),
     "not a number": (_set(0, "afp_ng_ml", "high"), 0, "afp_ng_ml",
                      r"invalid value 'high' \(input should be a valid number"),
     "fractional tumour number": (_set(0, "tumor_number", "1.5"), 0, "tumor_number",
@@ -375,3 +375,24 @@ def test_summary_counts_patients_outcomes_and_missing_values(smoke_twin, smoke_p
     assert missing.loc["os_months", "missing_where_optional"] == len(cohort) - n_follow
     assert missing.loc["age", "missing"] == 0
     assert missing.loc["site", "missing_where_optional"] == 0
+
+
+def test_a_missing_predictor_is_accepted_counted_and_announced_but_training_patients_are_named(small_cohort):
+    """A validation patient may lack a predictor (it is imputed); the check says so and names
+    the training patients who lack one, since the models cannot be developed on them."""
+    from tace.models.train import training_table
+
+    small_cohort.rows[2]["afp_ng_ml"] = ""  # the external patient
+    small_cohort.rows[3]["tumor_size_cm"] = "NA"  # a follow-up patient
+    small_cohort.rows[0]["sex"] = ""  # a training patient
+    cohort = load_cohort(small_cohort.write())
+    assert cohort.table["afp_ng_ml"].isna().sum() == 1 and cohort.table["sex"].isna().sum() == 1
+    text = " ".join(cohort.warnings)
+    assert "3 of 5 patients miss at least one clinical predictor (sex 1, tumor_size_cm 1, afp_ng_ml 1)" in text
+    assert f"1 train or internal patient(s) miss a predictor: {small_cohort.rows[0]['patient_id']} (sex)" in text
+    missing = summarize(cohort.table).missing.set_index("column")
+    assert missing.loc["sex", ["missing_where_required", "missing_where_optional"]].tolist() == [1, 0]
+    assert missing.loc["afp_ng_ml", ["missing_where_required", "missing_where_optional"]].tolist() == [0, 1]
+    with pytest.raises(ValueError, match=rf"1 training patient\(s\) miss a clinical predictor "
+                                         rf"\({small_cohort.rows[0]['patient_id']}: sex\)"):
+        training_table(cohort, seed=1)

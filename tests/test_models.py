@@ -30,7 +30,7 @@ def _hashes(folder: Path) -> dict[str, str]:
 def test_training_writes_a_bundle_and_a_training_record(trained):
     _, result = trained
     assert sorted(p.name for p in result.bundle.iterdir()) == [
-        "clinical.json", "dcnn.safetensors", "fusion.json", "manifest.json",
+        "clinical.json", "dcnn.safetensors", "fusion.json", "imputation.json", "manifest.json",
         "radiomics_pipeline.json", "radiomics_xgboost.json"]
     record = result.out / "training"
     for name in ("clinical_or.csv", "radiomics_icc.csv", "radiomics_lasso_path.csv", "radiomics_lasso_coefficients.csv",
@@ -155,7 +155,9 @@ def test_predict_command_writes_the_four_scores(trained, smoke_twin, radiomics_c
                          capture_output=True, text=True, encoding="utf-8", timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     scores = pd.read_csv(out)
-    assert list(scores.columns) == ["patient_id", "cohort", "clinical", "radiomics", "dcnn", "dlr"]
+    assert list(scores.columns) == ["patient_id", "cohort", "clinical", "radiomics", "dcnn", "dlr",
+                                    "imputed_predictors"]
+    assert (scores["imputed_predictors"] == 0).all()  # the twin misses no predictor
     assert len(scores) == 68
 
 
@@ -478,3 +480,56 @@ def test_a_crops_score_does_not_depend_on_the_crops_scored_alongside_it(trained,
     # batches of 1, 3 and 9 crops took other kernels than one of 128 on the development machine
     for part in (slice(0, 1), slice(4, 7), slice(10, 19), slice(0, 72)):
         np.testing.assert_array_equal(net.predict_crops(crops[part]), together[part])
+
+
+def test_missing_predictors_are_imputed_from_the_bundle_and_the_clinical_score_is_their_mean(
+        trained, small_cohort, radiomics_cache, tmp_path):
+    """A validation patient without AFP, and one without any predictor, are scored: each
+    imputation completes the predictors (observed ones kept), the clinical column is the mean
+    of the imputations' scores, the imaging scores do not change, and a bundle from before
+    imputation refuses such a cohort by name but still scores a complete one."""
+    from tace.models import score_cohort
+    from tace.models.clinical import CLINICAL_VARIABLES
+
+    cohort_before, result = trained
+    complete = load_cohort(small_cohort.manifest)
+    before = score_cohort(result.bundle, complete, n_jobs=1, cache_dir=radiomics_cache)
+    assert before.imputations.empty and (before.scores["imputed_predictors"] == 0).all()
+    small_cohort.rows[2]["afp_ng_ml"] = ""
+    for v in CLINICAL_VARIABLES:
+        small_cohort.rows[4][v] = "NA"
+    cohort = load_cohort(small_cohort.write())
+    scored = score_cohort(result.bundle, cohort, n_jobs=1, cache_dir=radiomics_cache)
+    bundle = read_bundle(result.bundle)
+    m = bundle.profile.imputation.m
+    imp = scored.imputations
+    ids = [small_cohort.rows[2]["patient_id"], small_cohort.rows[4]["patient_id"]]
+    assert imp["patient_id"].value_counts().to_dict() == {ids[0]: m, ids[1]: m}
+    assert imp.drop(columns=["patient_id"]).notna().all().all()
+    s = scored.scores.set_index("patient_id")
+    n_used = len(bundle.manifest["clinical"]["predictors"])
+    assert s.loc[ids[1], "imputed_predictors"] == n_used
+    assert s.loc[ids[0], "imputed_predictors"] == int("afp_ng_ml" in bundle.manifest["clinical"]["predictors"])
+    means = imp.groupby("patient_id")["clinical"].mean()
+    np.testing.assert_allclose(s.loc[ids, "clinical"], means.loc[ids], rtol=1e-12)
+    first = imp[imp["patient_id"] == ids[0]]
+    assert (first["x_age"] == float(small_cohort.rows[2]["age"])).all()  # observed values are kept
+    assert first["x_afp_ng_ml"].nunique() > 1  # the missing one is drawn anew in each imputation
+    b = before.scores.set_index("patient_id")
+    for col in ("radiomics", "dcnn", "dlr"):
+        np.testing.assert_array_equal(s[col], b[col])
+    others = [pid for pid in s.index if pid not in ids]
+    np.testing.assert_array_equal(s.loc[others, "clinical"], b.loc[others, "clinical"])
+    again = score_cohort(result.bundle, cohort, n_jobs=1, cache_dir=radiomics_cache)
+    pd.testing.assert_frame_equal(again.imputations, imp)  # the profile's seed fixes every draw
+
+    old = tmp_path / "old"
+    shutil.copytree(result.bundle, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["files"]["imputation.json"]
+    (old / "imputation.json").unlink()
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=r"2 patient\(s\) miss a clinical predictor .*predates missing-value"):
+        score_cohort(old, cohort, n_jobs=1, cache_dir=radiomics_cache)
+    np.testing.assert_array_equal(predict_cohort(old, complete, n_jobs=1, cache_dir=radiomics_cache)["clinical"],
+                                  b["clinical"])

@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
@@ -40,12 +41,29 @@ def second_twin(tmp_path_factory, smoke_profile):
     return out
 
 
+#: Predictors blanked in the validation cohort, with the share of patients (seeded): AFP as the
+#: quality bar asks (30%), and predictors the clinical model is likely to use.
+BLANKED = {"afp_ng_ml": 0.30, "tumor_size_cm": 0.15, "bclc": 0.10}
+
+
+def _with_missing_predictors(twin: Path) -> Path:
+    """The twin's manifest with predictors blanked at random (seed 12), beside the original."""
+    table = pd.read_csv(twin / "manifest.csv", dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(12)
+    for column, share in BLANKED.items():
+        table.loc[rng.random(len(table)) < share, column] = ""
+    path = twin / "manifest_missing.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
 @pytest.fixture(scope="module")
 def validated(trained, second_twin, radiomics_cache, tmp_path_factory):
     _, result = trained
+    manifest = _with_missing_predictors(second_twin)
     before = {"bundle": tree_digest(result.bundle), "cohort": tree_digest(second_twin)}
     out = tmp_path_factory.mktemp("validate") / "run"
-    run = _validate(result.bundle, second_twin / "manifest.csv", out, radiomics_cache)
+    run = _validate(result.bundle, manifest, out, radiomics_cache)
     assert run.returncode == 0, run.stderr
     return out, run, result, before
 
@@ -96,6 +114,63 @@ def test_every_patient_is_validated_and_the_auc_is_recomputable_from_the_scores(
         assert perf.loc[model, "validation_auc"] == pytest.approx(expected, rel=1e-5)
         dev = manifest["development_summary"]["oof_performance"][model]["auc"]
         assert perf.loc[model, "development_auc_oof"] == pytest.approx(dev, rel=1e-5)
+
+
+def test_missing_predictors_are_counted_imputed_and_pooled_beside_complete_cases(validated, second_twin):
+    """30% of the patients lack AFP (and some tumour size or BCLC stage): the cohort validates
+    end to end, the report counts the missing values and their patterns, and the clinical
+    model's pooled performance (Rubin's rules over the imputations, recomputed here from
+    imputations.csv) stands beside its complete-case performance."""
+    from tace.models.predict import imputed_score_sets
+    from tace.stats.pooling import performance_with_ci, pooling_scale_measures, rubin_pool
+
+    out, run, result, _ = validated
+    manifest = pd.read_csv(second_twin / "manifest_missing.csv", dtype=str, keep_default_na=False)
+    assert "miss at least one clinical predictor" in run.stderr.replace("\n", " ")
+    missing = pd.read_csv(out / "figures" / "tab-missing.csv").set_index("predictor")
+    for column in BLANKED:
+        assert missing.loc[column, "total_missing"] == int((manifest[column] == "").sum())
+    assert missing.loc["afp_ng_ml", "total_missing"] / len(manifest) == pytest.approx(0.30, abs=0.1)
+    patterns = pd.read_csv(out / "figures" / "tab-missing-patterns.csv")
+    assert patterns["total"].sum() == len(manifest)
+    assert patterns.loc[0, "pattern"] == "none missing"
+
+    bundle = json.loads((result.bundle / "manifest.json").read_text())
+    m = bundle["profile"].get("imputation", {}).get("m", 20)
+    scores = pd.read_csv(out / "scores.csv")
+    imputations = pd.read_csv(out / "imputations.csv")
+    incomplete = set(manifest.loc[(manifest[list(BLANKED)] == "").any(axis=1), "patient_id"])
+    assert set(imputations["patient_id"]) == incomplete
+    assert (imputations.groupby("patient_id").size() == m).all()
+    used = bundle["clinical"]["predictors"]
+    lacking = manifest.set_index("patient_id")[used].eq("").sum(axis=1)
+    assert (scores.set_index("patient_id")["imputed_predictors"] == lacking.loc[scores["patient_id"]].to_numpy()).all()
+
+    page = BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser")
+    for tab in ("tab-missing", "tab-missing-patterns"):
+        assert page.find(id=tab).find("table") is not None, tab
+    outcomes = pd.read_csv(out / "outcomes.csv")[["patient_id", "nonresponse"]]
+    part = scores[scores["cohort"] == "external"].merge(outcomes, on="patient_id").dropna(subset=["nonresponse"])
+    part = part.reset_index(drop=True)
+    if not (part["imputed_predictors"] > 0).any():  # the clinical model uses none of the blanked predictors
+        assert "nothing was imputed" in page.find(id="tab-missing-pooled").get_text()
+        return
+    assert page.find(id="tab-missing-pooled").find("table") is not None
+    pooled = pd.read_csv(out / "figures" / "tab-missing-pooled.csv")
+    assert set(pooled["analysis"]) == {f"pooled over {m} imputations (Rubin's rules)", "complete cases"}
+    y = part["nonresponse"].astype(bool).to_numpy()
+    sets = [s.clip(1e-6, 1 - 1e-6) for s in imputed_score_sets(part, imputations)]
+    logit_c = [pooling_scale_measures(y, s, ("C-statistic",))[0] for s in sets]
+    r = rubin_pool([v["estimate"] for v in logit_c], [v["variance"] for v in logit_c])
+    row = pooled[pooled["analysis"].str.startswith("pooled") & (pooled["measure"] == "C-statistic")].iloc[0]
+    assert row["estimate"] == pytest.approx(1 / (1 + np.exp(-r.estimate)), rel=1e-5)
+    assert row["n"] == len(part)
+    complete = part["imputed_predictors"] == 0
+    cc = pooled[(pooled["analysis"] == "complete cases") & (pooled["measure"] == "C-statistic")].iloc[0]
+    assert cc["n"] == int(complete.sum())
+    if complete.sum() >= 2 and 0 < y[complete].sum() < complete.sum():
+        want = performance_with_ci(y[complete], sets[0][complete.to_numpy()]).set_index("measure")
+        assert cc["estimate"] == pytest.approx(want.loc["C-statistic", "estimate"], rel=1e-9)
 
 
 def test_case_mix_sample_size_updating_and_subgroups_are_reported(validated):

@@ -293,7 +293,10 @@ def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cac
     """Score a cohort with frozen models: the four probabilities of non-response per patient.
 
     The bundle's sha256 hashes are checked first; the cohort is checked against the data
-    contract. Writes OUT (CSV): patient_id, cohort, clinical, radiomics, dcnn, dlr.
+    contract. Writes OUT (CSV): patient_id, cohort, clinical, radiomics, dcnn, dlr, and
+    imputed_predictors: how many of the clinical model's predictors were missing and
+    multiply imputed from the development data (the clinical score is then the mean over
+    the imputations).
     """
     from .io import atomic_write_text, csv_text
     from .models import BundleError, predict_cohort

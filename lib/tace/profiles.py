@@ -124,6 +124,13 @@ class FusionSettings(_Frozen):
     folds: Annotated[int, Field(ge=2)] = 5
 
 
+class ImputationSettings(_Frozen):
+    """Multiple imputation of missing predictors in validation patients (tace.models.imputation)."""
+
+    m: Annotated[int, Field(ge=2, le=500)] = 20
+    iterations: Annotated[int, Field(ge=1, le=100)] = 10
+
+
 class Profile(_Frozen):
     """One run profile: ``smoke`` (tests), ``default`` (the embedded job), ``paper``."""
 
@@ -135,6 +142,7 @@ class Profile(_Frozen):
     radiomics: RadiomicsSettings
     dcnn: DCNNSettings
     fusion: FusionSettings = Field(default_factory=FusionSettings)
+    imputation: ImputationSettings = Field(default_factory=ImputationSettings)
     deviations_from_paper: tuple[str, ...] = ()
 
     @model_validator(mode="after")

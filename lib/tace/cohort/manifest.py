@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from .imageio import GeometryTolerance
 from .images import PairCheck, check_image_pair
 from .problems import CohortError, Problem
-from .schema import COLUMNS, EXPECTED, REQUIRED_COLUMNS, CohortName, ManifestRow
+from .schema import COLUMNS, EXPECTED, MISSING_TOKENS, PREDICTOR_COLUMNS, REQUIRED_COLUMNS, CohortName, ManifestRow
 
 __all__ = ["Cohort", "load_cohort", "tumour_labels"]
 
@@ -202,6 +202,29 @@ def _identifier_warnings(records: list[_Record], shown: int = 10) -> list[str]:
             "record carry them: use pseudonymous codes before sharing any of these."]
 
 
+def _missing_predictor_warnings(table: pd.DataFrame) -> list[str]:
+    """What the cohort check allows but a person must know: predictors missing in some
+    patients (imputed, see tace.models.imputation) and, among them, training patients (the
+    models cannot be developed on them)."""
+    missing = table[list(PREDICTOR_COLUMNS)].isna()
+    if not missing.any().any():
+        return []
+    counts = ", ".join(f"{c} {int(n)}" for c, n in missing.sum().items() if n)
+    out = [f"{int(missing.any(axis=1).sum())} of {len(table)} patients miss at least one clinical predictor "
+           f"({counts}). Their clinical score is multiply imputed from the development data (chained equations; "
+           "the outcome is never used) and pooled by Rubin's rules, with complete-case results beside."]
+    training = table["cohort"].isin([CohortName.TRAIN.value, CohortName.INTERNAL.value]) & missing.any(axis=1)
+    if training.any():
+        rows = table.index[training]
+        listed = ", ".join(f"{table.at[i, 'patient_id']} ({', '.join(missing.columns[missing.loc[i]])})"
+                           for i in rows[:10])
+        more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+        out.append(f"{len(rows)} train or internal patient(s) miss a predictor: {listed}{more}. The models are "
+                   "developed on complete predictors only, so tace report and tace train will stop; tace validate "
+                   "treats these rows as validation patients and imputes them.")
+    return out
+
+
 def _check_files(base: Path, records: list[_Record], valid: dict[int, ManifestRow],
                  mask_label: int | None, tolerance: GeometryTolerance, n_jobs: int,
                  progress: bool) -> tuple[dict[int, PairCheck], list[Problem]]:
@@ -209,8 +232,8 @@ def _check_files(base: Path, records: list[_Record], valid: dict[int, ManifestRo
     for i, rec in enumerate(records):
         image = (rec.values.get("image") or "").strip()
         mask = (rec.values.get("mask") or "").strip()
-        if not image or not mask:
-            continue  # reported by the row checks
+        if image.lower() in MISSING_TOKENS or mask.lower() in MISSING_TOKENS:
+            continue  # a missing value ('', 'NA', 'NaN', ...): reported by the row checks, not as a file
         row_label = _tumour_label(valid[i].mask_label if i in valid else None, mask_label, None)
         jobs.append((i, base / image, base / mask, row_label))
 
@@ -340,8 +363,9 @@ def load_cohort(manifest: Path | str, *, mask_label: int | None = None,
         problems.sort(key=lambda p: (p.row if p.row is not None else 0))
         raise CohortError(path, problems)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Cohort(path, digest, _build_table(base, records, valid, checks, header, mask_label), mask_label,
-                  tuple(_identifier_warnings(records)))
+    table = _build_table(base, records, valid, checks, header, mask_label)
+    return Cohort(path, digest, table, mask_label,
+                  tuple(_identifier_warnings(records) + _missing_predictor_warnings(table)))
 
 
 def tumour_labels(table: pd.DataFrame) -> list[int | None]:

@@ -27,6 +27,7 @@ __all__ = [
     "COLUMNS",
     "MISSING_TOKENS",
     "NONRESPONSE_CATEGORIES",
+    "PREDICTOR_COLUMNS",
     "REQUIRED_COLUMNS",
     "BCLCStage",
     "ChildPugh",
@@ -87,7 +88,9 @@ class ColumnSpec:
     """One manifest column: its name, whether it is required, and what a valid value is."""
 
     name: str
-    required: Literal["always", "except followup", "followup", "optional"]
+    #: "predictor": the header is required, a value may be missing (it is multiply imputed
+    #: from the development data; training patients need every value, see tace.models.train)
+    required: Literal["always", "except followup", "followup", "predictor", "optional"]
     expected: str
 
 
@@ -101,13 +104,13 @@ COLUMNS: tuple[ColumnSpec, ...] = (
                "to the manifest's folder"),
     ColumnSpec("mask", "always",
                "the tumour mask, same geometry as the image, relative to the manifest's folder"),
-    ColumnSpec("age", "always", "age in years, a number in (0, 120]"),
-    ColumnSpec("sex", "always", "one of M, F"),
-    ColumnSpec("bclc", "always", "one of A, B (the study enrolled BCLC stage A or B)"),
-    ColumnSpec("tumor_number", "always", "a whole number >= 1"),
-    ColumnSpec("tumor_size_cm", "always", "the longest tumour diameter in cm, a number > 0"),
-    ColumnSpec("afp_ng_ml", "always", "alpha-fetoprotein in ng/mL, a number >= 0"),
-    ColumnSpec("child_pugh", "always", "one of A, B"),
+    ColumnSpec("age", "predictor", "age in years, a number in (0, 120]"),
+    ColumnSpec("sex", "predictor", "one of M, F"),
+    ColumnSpec("bclc", "predictor", "one of A, B (the study enrolled BCLC stage A or B)"),
+    ColumnSpec("tumor_number", "predictor", "a whole number >= 1"),
+    ColumnSpec("tumor_size_cm", "predictor", "the longest tumour diameter in cm, a number > 0"),
+    ColumnSpec("afp_ng_ml", "predictor", "alpha-fetoprotein in ng/mL, a number >= 0"),
+    ColumnSpec("child_pugh", "predictor", "one of A, B"),
     ColumnSpec("mrecist", "except followup", "one of CR, PR, SD, PD"),
     ColumnSpec("os_months", "followup", "overall survival time in months, a number >= 0"),
     ColumnSpec("os_event", "followup", "1 (death observed) or 0 (censored)"),
@@ -118,6 +121,8 @@ COLUMNS: tuple[ColumnSpec, ...] = (
                "non-zero voxel of a single-label mask)"),
 )
 
+#: The clinical predictors: may be missing in a patient (imputed), never in a training patient.
+PREDICTOR_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required == "predictor")
 #: Columns whose header must be present in every manifest.
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required != "optional")
 EXPECTED: dict[str, str] = {c.name: c.expected for c in COLUMNS}
@@ -191,10 +196,7 @@ class ManifestRow(BaseModel):
     scanner: Text = None
     mask_label: WholeNumber = Field(None, ge=1)
 
-    _always = field_validator(
-        "patient_id", "cohort", "image", "mask", "age", "sex", "bclc", "tumor_number",
-        "tumor_size_cm", "afp_ng_ml", "child_pugh",
-    )(_required)
+    _always = field_validator("patient_id", "cohort", "image", "mask")(_required)
 
     @field_validator("mrecist")
     @classmethod

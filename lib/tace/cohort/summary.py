@@ -9,7 +9,7 @@ import pandas as pd
 
 from .schema import COLUMNS, CohortName
 
-__all__ = ["CohortSummary", "print_warnings", "summarize"]
+__all__ = ["CohortSummary", "missing_by_cohort", "missing_patterns", "print_warnings", "summarize"]
 
 _ORDER = [c.value for c in CohortName]
 
@@ -27,8 +27,9 @@ class CohortSummary:
     missing
         One row per manifest column: ``column``, ``required`` (when it is required),
         ``missing`` (count, all rows), ``missing_pct``, ``missing_where_required`` (rows in
-        which the contract requires the column) and ``missing_where_optional`` (the others,
-        e.g. mRECIST in the follow-up cohort).
+        which the contract requires the column; for a predictor, the train and internal rows
+        that may develop the models) and ``missing_where_optional`` (the others, e.g. mRECIST
+        in the follow-up cohort, or a predictor to be imputed in a validation patient).
     """
 
     by_cohort: pd.DataFrame
@@ -56,8 +57,9 @@ def summarize(table: pd.DataFrame) -> CohortSummary:
         })
     by_cohort = pd.DataFrame(rows)
     followup = (table["cohort"] == CohortName.FOLLOWUP.value).to_numpy()
+    training = table["cohort"].isin([CohortName.TRAIN.value, CohortName.INTERNAL.value]).to_numpy()
     required_rows = {"always": np.ones(len(table), dtype=bool), "except followup": ~followup,
-                     "followup": followup, "optional": np.zeros(len(table), dtype=bool)}
+                     "followup": followup, "predictor": training, "optional": np.zeros(len(table), dtype=bool)}
     rows = []
     for c in COLUMNS:
         isna = table[c.name].isna().to_numpy()
@@ -76,3 +78,37 @@ def print_warnings(cohort, console) -> None:
     for text in cohort.warnings:
         console.print(f"[bold yellow]Warning[/]: {text}", highlight=False)
 
+
+
+def missing_by_cohort(table: pd.DataFrame, columns, order) -> pd.DataFrame:
+    """Missing values of each column by cohort (TRIPOD+AI item 9): one row per column, per
+    cohort of ``order`` the count and the percentage of its patients, and the total."""
+    rows = []
+    for col in columns:
+        row: dict = {"predictor": col}
+        for c in order:
+            part = table.loc[table["cohort"] == c, col]
+            row[f"{c}_missing"] = int(part.isna().sum())
+            row[f"{c}_pct"] = 100.0 * float(part.isna().mean()) if len(part) else float("nan")
+        row["total_missing"] = int(table[col].isna().sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def missing_patterns(table: pd.DataFrame, columns, order) -> pd.DataFrame:
+    """The patterns of missing values (as ``mice::md.pattern``): each combination of missing
+    columns that occurs, how many columns it lacks, and how many patients of each cohort of
+    ``order`` have it; the complete pattern first, then by frequency."""
+    columns = list(columns)
+    isna = table[columns].isna()
+    label = isna.apply(lambda r: " + ".join(c for c, m in r.items() if m) or "none missing", axis=1)
+    rows = []
+    for pattern, idx in label.groupby(label).groups.items():
+        part = table.loc[idx]
+        row: dict = {"pattern": pattern, "n_missing_columns": int(isna.loc[idx[0]].sum())}
+        row.update({c: int((part["cohort"] == c).sum()) for c in order})
+        row["total"] = len(idx)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out = out.sort_values(["n_missing_columns", "total"], ascending=[True, False], kind="stable")
+    return out.reset_index(drop=True)

@@ -25,7 +25,7 @@ from ..io import sha256_file
 from ..profiles import Profile, ProfileError, profile_from_dict
 
 __all__ = ["BUNDLE_FILES", "BUNDLE_FORMAT", "Bundle", "BundleError", "cohort_fingerprint", "package_versions",
-           "read_bundle",
+           "OPTIONAL_BUNDLE_FILES", "read_bundle",
            "write_manifest"]
 
 BUNDLE_FORMAT = "tace-bundle/1"
@@ -61,6 +61,9 @@ def write_manifest(folder: Path, manifest: dict, files: list[str]) -> Path:
 #: The weight files of a bundle, each listed with its sha256 in the manifest; nothing else is read.
 BUNDLE_FILES = ("clinical.json", "dcnn.safetensors", "fusion.json", "radiomics_pipeline.json",
                 "radiomics_xgboost.json")
+#: Files a bundle may list besides those: bundles from before missing-predictor imputation
+#: (issue 12) lack the imputation model and can score complete cohorts only.
+OPTIONAL_BUNDLE_FILES = ("imputation.json",)
 _MAX_MANIFEST_BYTES = 16 << 20
 
 
@@ -184,9 +187,10 @@ def read_bundle(folder: Path | str) -> Bundle:
         lines = [f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in exc.errors()]
         raise BundleError(f"{path}: invalid manifest\n  - " + "\n  - ".join(lines)) from None
     problems = []
-    unknown = sorted(set(manifest.files) - set(BUNDLE_FILES))
+    unknown = sorted(set(manifest.files) - set(BUNDLE_FILES) - set(OPTIONAL_BUNDLE_FILES))
     unlisted = sorted(set(BUNDLE_FILES) - set(manifest.files))
-    problems += [f"{name!r}: listed, but not a file of a tace bundle (expected only {', '.join(BUNDLE_FILES)})"
+    known = ", ".join(BUNDLE_FILES + OPTIONAL_BUNDLE_FILES)
+    problems += [f"{name!r}: listed, but not a file of a tace bundle (expected only {known})"
                  for name in unknown]
     problems += [f"{name}: not listed in the manifest (every weight file must be, with its sha256)"
                  for name in unlisted]

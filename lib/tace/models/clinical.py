@@ -24,6 +24,8 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
+from .imputation import Kind, Transform
+
 __all__ = ["CLINICAL_IMPUTATION", "CLINICAL_VARIABLES", "ClinicalModel", "encode_clinical"]
 
 #: Variable -> how it enters the model (the encodings are part of the frozen model).
@@ -39,7 +41,7 @@ CLINICAL_VARIABLES = {
 
 #: How each encoded variable is imputed when missing (:class:`tace.models.imputation.PredictorImputer`):
 #: its kind and the scale of its linear model (tumour number and size are right-skewed and positive).
-CLINICAL_IMPUTATION: dict[str, tuple[str, str]] = {
+CLINICAL_IMPUTATION: dict[str, tuple[Kind, Transform]] = {
     "age": ("continuous", "identity"),
     "sex": ("binary", "identity"),
     "bclc": ("binary", "identity"),

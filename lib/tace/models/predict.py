@@ -1,7 +1,15 @@
-"""Score a cohort with a frozen bundle: the four models' probabilities per patient."""
+"""Score a cohort with a frozen bundle: the four models' probabilities per patient.
+
+A patient who lacks one of the clinical model's predictors gets, in each of the bundle's m
+imputations (:mod:`tace.models.imputation`), a clinical score from the completed predictors;
+the clinical column holds their mean (the patient's score as the model would give it in
+practice) and :class:`ScoredCohort` keeps every imputation for Rubin's rules. The imaging
+models need no clinical value.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +19,13 @@ from ..cohort import Cohort, tumour_labels
 from ..features.crops import CROP_NORMALISATION, CropSpec, make_crops
 from ..features.radiomics import RadiomicsCase, default_cache_dir, extract_radiomics
 from .bundle import Bundle, BundleError, read_bundle
-from .clinical import ClinicalModel
+from .clinical import ClinicalModel, encode_clinical
 from .dcnn import DCNN
 from .fusion import FusionModel
+from .imputation import PredictorImputer
 from .radiomics_model import RadiomicsModel
 
-__all__ = ["SCORE_COLUMNS", "load_models", "predict_cohort"]
+__all__ = ["SCORE_COLUMNS", "ScoredCohort", "imputed_score_sets", "load_models", "predict_cohort", "score_cohort"]
 
 SCORE_COLUMNS = ("clinical", "radiomics", "dcnn", "dlr")
 
@@ -48,15 +57,95 @@ def load_models(bundle: Bundle, device: str | None = None) -> tuple[ClinicalMode
     return tuple(models)
 
 
+@dataclass(frozen=True)
+class ScoredCohort:
+    """The scores of a cohort and, where predictors were missing, every imputation.
+
+    Attributes
+    ----------
+    scores
+        ``patient_id``, ``cohort``, ``clinical``, ``radiomics``, ``dcnn``, ``dlr`` (each
+        P(non-response); ``clinical`` the mean over the imputations where a predictor was
+        missing) and ``imputed_predictors``: how many of the clinical model's predictors
+        were imputed for the patient.
+    imputations
+        One row per patient with any missing predictor and imputation: ``patient_id``,
+        ``imputation`` (1..m), the completed encoded predictors (``x_`` + name, as
+        :func:`tace.models.clinical.encode_clinical`) and that imputation's ``clinical``
+        score. Empty (same columns) when no predictor was missing.
+    """
+
+    scores: pd.DataFrame
+    imputations: pd.DataFrame
+
+
+def imputed_score_sets(scores: pd.DataFrame, imputations: pd.DataFrame, column: str = "clinical"
+                       ) -> list[np.ndarray]:
+    """``column`` of ``scores`` once per imputation, aligned with its rows: a patient in
+    ``imputations`` takes that imputation's value, every other patient their own score.
+    Empty when nothing was imputed."""
+    if imputations.empty:
+        return []
+    out = []
+    for _, part in imputations.groupby("imputation", sort=True):
+        values = part.set_index("patient_id")[column]
+        out.append(scores["patient_id"].map(values).fillna(scores[column]).to_numpy(float))
+    return out
+
+
+def _clinical_scores(bundle: Bundle, clinical: ClinicalModel, table: pd.DataFrame
+                     ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """The clinical score (mean over imputations where needed), the count of the model's
+    predictors imputed per patient, and the long table of imputations."""
+    design = encode_clinical(table)
+    prob = clinical.predict_encoded(design)
+    used = design[clinical.predictors].isna().sum(axis=1).to_numpy()
+    incomplete = design.isna().any(axis=1).to_numpy()
+    columns = ["patient_id", "imputation", *[f"x_{c}" for c in design.columns], "clinical"]
+    if not incomplete.any():
+        return prob, used, pd.DataFrame(columns=columns)
+    if "imputation.json" not in bundle.manifest["files"]:
+        names = ", ".join(design.columns[design.isna().any()])
+        raise BundleError(f"{int(incomplete.sum())} patient(s) miss a clinical predictor ({names}), but the bundle "
+                          f"{bundle.folder} predates missing-value imputation (no imputation.json); retrain it with "
+                          "this version of tace, or give every predictor")
+    try:
+        imputer = PredictorImputer.load(bundle.path("imputation.json"))
+    except _load_errors() as exc:
+        raise BundleError(f"bundle {bundle.folder}: imputation.json cannot be loaded ({type(exc).__name__}: "
+                          f"{str(exc)[:300]}); expected the file tace train wrote") from None
+    settings = bundle.profile.imputation
+    part = design[incomplete]
+    sets = imputer.impute(part, m=settings.m, seed=bundle.profile.seed, iterations=settings.iterations)
+    long = []
+    for k, done in enumerate(sets, start=1):
+        frame = done.add_prefix("x_")
+        frame.insert(0, "imputation", k)
+        frame.insert(0, "patient_id", table.loc[incomplete, "patient_id"].to_numpy())
+        frame["clinical"] = clinical.predict_encoded(done)
+        long.append(frame)
+    imputations = pd.concat(long, ignore_index=True)[columns]
+    prob = prob.copy()
+    prob[incomplete] = np.mean([clinical.predict_encoded(done) for done in sets], axis=0)
+    return prob, used, imputations
+
+
 def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None = None, n_jobs: int = 1,
                    progress: bool = False, device: str | None = None) -> pd.DataFrame:
-    """Score every patient of ``cohort`` with the bundle in ``models`` (hashes checked first).
+    """Score every patient of ``cohort`` with the bundle in ``models`` (hashes checked first):
+    :attr:`ScoredCohort.scores` of :func:`score_cohort`."""
+    return score_cohort(models, cohort, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress,
+                        device=device).scores
+
+
+def score_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None = None, n_jobs: int = 1,
+                 progress: bool = False, device: str | None = None) -> ScoredCohort:
+    """Score every patient of ``cohort`` with the bundle in ``models`` (hashes checked first),
+    imputing missing clinical predictors with the bundle's imputation model.
 
     Returns
     -------
-    pandas.DataFrame
-        ``patient_id``, ``cohort``, then ``clinical``, ``radiomics``, ``dcnn`` and ``dlr``:
-        each the predicted probability of non-response.
+    ScoredCohort
     """
     bundle = read_bundle(models)
     m = bundle.manifest
@@ -76,7 +165,7 @@ def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None
     spec = CropSpec(size=crop["size"], slices=crop["slices"], margin_mm=crop["margin_mm"])
     crops, owner = make_crops(list(table["image"]), list(table["mask"]), spec, labels)
     out = pd.DataFrame({"patient_id": table["patient_id"].to_numpy(), "cohort": table["cohort"].to_numpy()})
-    out["clinical"] = clinical.predict_proba(table)
+    out["clinical"], imputed, imputations = _clinical_scores(bundle, clinical, table)
     out["radiomics"] = radiomics.predict_proba(feats.loc[table["patient_id"]])
     # the views the bundle was developed with (validated by read_bundle; bundles from before
     # test-time augmentation scored each crop as it is)
@@ -85,4 +174,5 @@ def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None
     out["dlr"] = fusion.predict_proba(out["dcnn"].to_numpy(), out["radiomics"].to_numpy())
     if not np.isfinite(out[list(SCORE_COLUMNS)].to_numpy()).all():
         raise ValueError("a model returned a non-finite score; the bundle or the cohort is unusable")
-    return out
+    out["imputed_predictors"] = imputed
+    return ScoredCohort(out, imputations)

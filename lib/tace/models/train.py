@@ -28,6 +28,7 @@ from scipy.special import logit
 from sklearn.metrics import roc_auc_score
 
 from ..cohort import Cohort, CohortName, split_internal, tumour_labels
+from ..cohort.schema import PREDICTOR_COLUMNS
 from ..determinism import set_determinism
 from ..features.crops import CROP_NORMALISATION, CropSpec, make_crops
 from ..features.radiomics import RadiomicsCase, default_cache_dir, extract_radiomics, load_radiomics_params
@@ -36,9 +37,10 @@ from ..io import atomic_directory, check_out_folder
 from ..profiles import Profile
 from ..stats import youden_threshold
 from .bundle import cohort_fingerprint, package_versions, write_manifest
-from .clinical import CLINICAL_VARIABLES, ClinicalModel, encode_clinical
+from .clinical import CLINICAL_IMPUTATION, CLINICAL_VARIABLES, ClinicalModel, encode_clinical
 from .dcnn import DCNN, TEST_TIME_VIEWS
 from .fusion import FusionModel, Standardiser
+from .imputation import PredictorImputer
 from .radiomics_model import RadiomicsModel
 
 __all__ = ["TrainResult", "train_models", "training_table"]
@@ -67,6 +69,15 @@ def training_table(cohort: Cohort, seed: int) -> pd.DataFrame:
     """The training patients (an ``internal`` cohort is split first, by ``seed``)."""
     table = _split_table(cohort, seed)
     train = table[table["cohort"] == CohortName.TRAIN.value].reset_index(drop=True)
+    missing = train[list(PREDICTOR_COLUMNS)].isna()
+    if missing.any().any():
+        rows = missing.index[missing.any(axis=1)]
+        listed = "; ".join(f"{train.at[i, 'patient_id']}: {', '.join(missing.columns[missing.loc[i]])}"
+                           for i in rows[:20])
+        raise ValueError(f"{len(rows)} training patient(s) miss a clinical predictor ({listed}"
+                         f"{' ...' if len(rows) > 20 else ''}); expected every predictor in the training patients, "
+                         "on whom the models and the imputation model are fitted (missing values are imputed "
+                         "only in test, external and follow-up patients)")
     if len(train) < 10:
         raise ValueError(f"the cohort has {len(train)} training patients; expected at least 10 "
                          "(rows with cohort 'train', or 'internal' to be split)")
@@ -169,6 +180,9 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     console.rule(f"[bold]Training on {len(train)} patients ({int(y.sum())} non-responders), profile {profile.name}")
     clinical = ClinicalModel.fit(train, y, p_threshold=profile.clinical.p_threshold)
     console.print(f"Clinical model: independent predictors {', '.join(clinical.predictors)}")
+    # frozen with the models: how a later patient's missing predictors are imputed (no outcome)
+    imputer = PredictorImputer.fit(encode_clinical(train), {v: k for v, (k, _) in CLINICAL_IMPUTATION.items()},
+                                   {v: t for v, (_, t) in CLINICAL_IMPUTATION.items()})
 
     cases = [RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), lab, pert)
              for pert in ("original", "erode", "dilate")
@@ -239,6 +253,11 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         "outcome": "non-response to TACE (mRECIST SD or PD) = 1; every score is P(non-response)",
         "clinical": {"predictors": clinical.predictors,
                      "encodings": {p: CLINICAL_VARIABLES[p] for p in clinical.predictors}},
+        "imputation": {"file": "imputation.json", "m": profile.imputation.m,
+                       "iterations": profile.imputation.iterations,
+                       "method": "chained equations fitted on the training patients' encoded predictors (linear "
+                                 "regression with posterior parameter draws for continuous and count predictors, "
+                                 "tumour number and size on the log scale; logistic for binary ones); no outcome"},
         "radiomics": {"pyradiomics_params": params, "n_extracted": int(original.shape[1]),
                       "robust_features": robust, "selected_features": radiomics.selected,
                       "xgboost_params": radiomics.xgb_params},
@@ -265,7 +284,9 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         bundle = tmp / "bundle"
         bundle.mkdir()
         clinical.save(bundle / "clinical.json")
-        files = ["clinical.json", *[p.name for p in radiomics.save(bundle)], "dcnn.safetensors", "fusion.json"]
+        imputer.save(bundle / "imputation.json")
+        files = ["clinical.json", "imputation.json", *[p.name for p in radiomics.save(bundle)], "dcnn.safetensors",
+                 "fusion.json"]
         dcnn.save(bundle / "dcnn.safetensors")
         fusion.save(bundle / "fusion.json")
         write_manifest(bundle, manifest, files)

@@ -15,7 +15,7 @@ from rich.console import Console
 from ..cohort import Cohort, load_cohort, print_warnings, summarize
 from ..cohort.synthetic import generate_twin
 from ..io import atomic_directory, atomic_write_text, csv_text
-from ..models import predict_cohort, train_models
+from ..models import score_cohort, train_models
 from ..profiles import RUN_PROFILE, Profile, write_profile
 from .notebooks import NOTEBOOKS
 from .stages import OUTCOME_COLUMNS, publish, read_auc_table, run_environment, run_notebooks
@@ -87,8 +87,9 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
                                console=console)
         done.append("model development and frozen bundle")
         console.rule("[bold]4. Scores of every patient from the frozen bundle")
-        scores = predict_cohort(trained.bundle, checked, cache_dir=cache_dir, n_jobs=n_jobs, progress=True)
-        atomic_write_text(tmp / "scores.csv", csv_text(scores, float_format="%.6g"))
+        scored = score_cohort(trained.bundle, checked, cache_dir=cache_dir, n_jobs=n_jobs, progress=True)
+        atomic_write_text(tmp / "scores.csv", csv_text(scored.scores, float_format="%.6g"))
+        atomic_write_text(tmp / "imputations.csv", csv_text(scored.imputations, float_format="%.6g"))
         atomic_write_text(tmp / "outcomes.csv", csv_text(checked.table[OUTCOME_COLUMNS]))
         done.append("scores")
         done += run_notebooks(NOTEBOOKS, tmp, RUN_PROFILE, console, first_stage=5)

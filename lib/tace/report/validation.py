@@ -21,7 +21,7 @@ from rich.console import Console
 
 from ..cohort import Cohort, load_cohort, print_warnings
 from ..io import atomic_directory, atomic_write_text, check_out_folder, csv_text, sha256_file
-from ..models import predict_cohort, read_bundle
+from ..models import read_bundle, score_cohort
 from ..profiles import RUN_PROFILE, write_profile
 from .stages import OUTCOME_COLUMNS, publish, run_environment, run_notebooks
 
@@ -81,9 +81,11 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
         bundle.copy_to(copy)  # the report carries the models it validated: the listed files only
         done += ["bundle verified", "cohort check"]
         console.rule("[bold]3. Scores from the frozen bundle")
-        scores = predict_cohort(copy, checked, cache_dir=cache_dir, n_jobs=n_jobs, progress=True, device=device)
+        scored = score_cohort(copy, checked, cache_dir=cache_dir, n_jobs=n_jobs, progress=True, device=device)
+        scores = scored.scores
         scores["cohort"] = _as_validation(scores["cohort"])
         atomic_write_text(tmp / "scores.csv", csv_text(scores, float_format="%.6g"))
+        atomic_write_text(tmp / "imputations.csv", csv_text(scored.imputations, float_format="%.6g"))
         table = checked.table
         outcomes = table[OUTCOME_COLUMNS + [c for c in ("site", "scanner") if c in table]].copy()
         outcomes.insert(2, "source_cohort", outcomes["cohort"])

@@ -35,7 +35,8 @@ from scipy import stats as sps
 from ._checks import check_conf_level
 from .results import _Tabular
 
-__all__ = ["POOLED_MEASURES", "PooledEstimate", "pooled_performance", "pooling_scale_measures", "rubin_pool"]
+__all__ = ["POOLED_MEASURES", "PooledEstimate", "imputation_comparison", "performance_with_ci", "pooled_cox",
+           "pooled_performance", "pooling_scale_measures", "rubin_pool"]
 
 
 @dataclass(frozen=True)
@@ -225,3 +226,85 @@ def pooled_performance(y_true, prob_sets, *, conf_level: float = 0.95) -> pd.Dat
         rows.append({**row, "estimate": back(pooled.estimate), "ci_low": back(pooled.ci_low),
                      "ci_high": back(pooled.ci_high), "df": pooled.df, "fmi": pooled.fmi, "note": ""})
     return pd.DataFrame(rows)[["measure", "estimate", "ci_low", "ci_high", "scale", "df", "fmi", "m", "note"]]
+
+
+def performance_with_ci(y_true, prob, *, conf_level: float = 0.95) -> pd.DataFrame:
+    """The measures of :func:`pooled_performance` in one data set (no imputation), each with
+    its Wald interval on the pooling scale, back-transformed: the complete-case analysis
+    reported beside the pooled one, in the same form."""
+    y = np.asarray(y_true).astype(float)
+    p = np.asarray(prob, dtype=float)
+    z = float(sps.norm.ppf(0.5 + check_conf_level(conf_level) / 2))
+    rows = []
+    for r, (name, (scale, back)) in zip(pooling_scale_measures(y, p), POOLED_MEASURES.items(), strict=True):
+        est, se = r["estimate"], math.sqrt(r["variance"]) if np.isfinite(r["variance"]) else np.nan
+        rows.append({"measure": name, "estimate": back(est) if np.isfinite(est) else np.nan,
+                     "ci_low": back(est - z * se) if np.isfinite(se) else np.nan,
+                     "ci_high": back(est + z * se) if np.isfinite(se) else np.nan,
+                     "scale": scale, "df": np.inf, "fmi": np.nan, "m": 1, "note": r["note"]})
+    return pd.DataFrame(rows)[["measure", "estimate", "ci_low", "ci_high", "scale", "df", "fmi", "m", "note"]]
+
+
+def imputation_comparison(y_true, prob_sets, complete, *, conf_level: float = 0.95) -> pd.DataFrame:
+    """Pooled (Rubin's rules over the imputations) beside complete-case performance.
+
+    Parameters
+    ----------
+    y_true
+        Observed outcomes of every patient.
+    prob_sets
+        m arrays of every patient's predicted probability, one per imputation (a patient
+        with complete predictors has the same value in each).
+    complete
+        True for the patients whose predictors were all observed: the complete-case analysis.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`pooled_performance`'s columns with ``analysis`` ("pooled over m imputations
+        (Rubin's rules)" or "complete cases") and ``n``, ``events`` first.
+    """
+    y = np.asarray(y_true).astype(bool)
+    keep = np.asarray(complete, dtype=bool)
+    sets = [np.asarray(p, dtype=float) for p in prob_sets]
+    pooled = pooled_performance(y, sets, conf_level=conf_level).assign(
+        analysis=f"pooled over {len(sets)} imputations (Rubin's rules)", n=int(y.size), events=int(y.sum()))
+    parts = [pooled]
+    yc = y[keep]
+    if keep.sum() >= 2 and 0 < yc.sum() < yc.size:
+        parts.append(performance_with_ci(yc, sets[0][keep], conf_level=conf_level).assign(
+            analysis="complete cases", n=int(keep.sum()), events=int(yc.sum())))
+    else:
+        parts.append(pd.DataFrame([{"measure": m, "analysis": "complete cases", "n": int(keep.sum()),
+                                    "events": int(yc.sum()), "m": 1,
+                                    "note": "not estimable: fewer than two complete cases of each outcome"}
+                                   for m in POOLED_MEASURES]))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["analysis", "n", "events", *[c for c in out.columns if c not in ("analysis", "n", "events")]]]
+
+
+def pooled_cox(frames: Sequence[pd.DataFrame], duration_col: str, event_col: str, covariates: list[str], *,
+               conf_level: float = 0.95) -> pd.DataFrame:
+    """A Cox regression fitted in each completed data set, its coefficients pooled by Rubin's
+    rules (large-sample df, as ``mice::pool`` for a ``coxph`` fit).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`tace.stats.cox_regression`: ``covariate``, ``coef``, ``se`` (sqrt of the
+        total variance), ``hr``, ``ci_low``, ``ci_high`` (of the HR), ``z`` (coef / se), ``p``
+        (t on the Barnard-Rubin df), with ``fmi`` and ``m``.
+    """
+    from .survival import cox_regression
+
+    fits = [cox_regression(f, duration_col, event_col, covariates, conf_level=conf_level) for f in frames]
+    rows = []
+    for cov in covariates:
+        est = np.array([f.set_index("covariate").loc[cov, "coef"] for f in fits], dtype=float)
+        var = np.array([f.set_index("covariate").loc[cov, "se"] for f in fits], dtype=float) ** 2
+        r = rubin_pool(est, var, conf_level=conf_level)
+        se = math.sqrt(r.total_variance)
+        rows.append({"covariate": cov, "coef": r.estimate, "se": se, "hr": math.exp(r.estimate),
+                     "ci_low": math.exp(r.ci_low), "ci_high": math.exp(r.ci_high), "z": r.estimate / se,
+                     "p": float(2 * sps.t.sf(abs(r.estimate / se), r.df)), "fmi": r.fmi, "m": r.m})
+    return pd.DataFrame(rows)
