@@ -170,7 +170,7 @@ def test_missing_predictors_are_counted_imputed_and_pooled_beside_complete_cases
     assert cc["n"] == int(complete.sum())
     if complete.sum() >= 2 and 0 < y[complete].sum() < complete.sum():
         want = performance_with_ci(y[complete], sets[0][complete.to_numpy()]).set_index("measure")
-        assert cc["estimate"] == pytest.approx(want.loc["C-statistic", "estimate"], rel=1e-9)
+        assert cc["estimate"] == pytest.approx(want.loc["C-statistic", "estimate"], rel=1e-5)  # CSV: 6 digits
 
 
 def test_case_mix_sample_size_updating_and_subgroups_are_reported(validated):

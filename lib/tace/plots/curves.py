@@ -1,7 +1,9 @@
-"""Validation figures: ROC curves, calibration curves, decision curves, Kaplan-Meier curves.
+"""Validation figures: ROC curves, calibration curves, decision curves, Kaplan-Meier curves,
+scaled Schoenfeld residuals.
 
 Each function draws on ``ax`` (a new figure's axes when omitted) and returns it; none
-computes statistics beyond reading the tables that :mod:`tace.stats` returns.
+computes statistics beyond reading the tables that :mod:`tace.stats` returns (the lowess
+line through Schoenfeld residuals is a visual guide, as in ``plot.cox.zph``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
     from ..stats import CalibrationResult
+    from ..stats.proportional_hazards import ProportionalHazardsTest
 
-__all__ = ["plot_calibration", "plot_decision_curve", "plot_km", "plot_roc"]
+__all__ = ["plot_calibration", "plot_decision_curve", "plot_km", "plot_roc", "plot_schoenfeld"]
 
 
 def _axes(ax: Axes | None, size=(4.5, 4.5)) -> Axes:
@@ -112,6 +115,31 @@ def plot_km(km: pd.DataFrame, *, ax: Axes | None = None, times_at_risk: list[flo
                     fontsize=7, annotation_clip=False)
     if len(groups) > 1:
         ax.legend(fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_schoenfeld(ph: ProportionalHazardsTest, covariate: str, *, ax: Axes | None = None,
+                    label: str | None = None, title: str | None = None, xlabel: str = "Months") -> Axes:
+    """Scaled Schoenfeld residuals of one covariate against time (as ``plot(cox.zph(fit))``):
+    the points estimate beta(t), a lowess line shows its trend, the dashed line is the
+    Cox model's constant beta_hat, and the test's p-value is in the corner. A flat line
+    means proportional hazards."""
+    from statsmodels.nonparametric.smoothers_lowess import lowess
+
+    ax = _axes(ax, (4.2, 3.4))
+    res = ph.residuals
+    t, r = res["time"].to_numpy(float), res[covariate].to_numpy(float)
+    ax.plot(t, r, "o", ms=3, alpha=0.45, color="#33506e", mec="none")
+    if len(t) >= 5:
+        smooth = lowess(r, t, frac=2 / 3, it=0, return_sorted=True)
+        ax.plot(smooth[:, 0], smooth[:, 1], lw=1.8, color="#c0392b", label="lowess")
+    ax.axhline(ph.coef[covariate], ls="--", lw=1, color="0.3", label="Cox beta")
+    row = ph.table.set_index("covariate").loc[covariate]
+    ax.text(0.98, 0.96, f"PH test p = {row['p']:.2g}", transform=ax.transAxes, ha="right", va="top", fontsize=7.5)
+    ax.set(xlabel=xlabel, ylabel=f"beta(t) for {label or covariate}")
+    ax.legend(fontsize=7, frameon=False, loc="lower left")
     if title:
         ax.set_title(title, fontsize=9)
     return ax
