@@ -121,25 +121,25 @@ def plot_km(km: pd.DataFrame, *, ax: Axes | None = None, times_at_risk: list[flo
 
 
 def plot_schoenfeld(ph: ProportionalHazardsTest, covariate: str, *, ax: Axes | None = None,
-                    label: str | None = None, title: str | None = None, xlabel: str = "Months") -> Axes:
+                    label: str | None = None, title: str | None = None, xlabel: str = "Months",
+                    legend: bool = False) -> Axes:
     """Scaled Schoenfeld residuals of one covariate against time (as ``plot(cox.zph(fit))``):
-    the points estimate beta(t), a lowess line shows its trend, the dashed line is the
-    Cox model's constant beta_hat, and the test's p-value is in the corner. A flat line
-    means proportional hazards."""
+    the points estimate beta(t), a lowess line (with 10 or more deaths) shows its trend, the
+    dashed line is the Cox model's constant beta_hat; the title carries the test's p-value.
+    A flat line means proportional hazards."""
     from statsmodels.nonparametric.smoothers_lowess import lowess
 
     ax = _axes(ax, (4.2, 3.4))
     res = ph.residuals
     t, r = res["time"].to_numpy(float), res[covariate].to_numpy(float)
-    ax.plot(t, r, "o", ms=3, alpha=0.45, color="#33506e", mec="none")
-    if len(t) >= 5:
+    ax.plot(t, r, "o", ms=4, alpha=0.6, color="#33506e", mec="none", label="scaled residual")
+    if len(t) >= 10:
         smooth = lowess(r, t, frac=2 / 3, it=0, return_sorted=True)
         ax.plot(smooth[:, 0], smooth[:, 1], lw=1.8, color="#c0392b", label="lowess")
-    ax.axhline(ph.coef[covariate], ls="--", lw=1, color="0.3", label="Cox beta")
-    row = ph.table.set_index("covariate").loc[covariate]
-    ax.text(0.98, 0.96, f"PH test p = {row['p']:.2g}", transform=ax.transAxes, ha="right", va="top", fontsize=7.5)
-    ax.set(xlabel=xlabel, ylabel=f"beta(t) for {label or covariate}")
-    ax.legend(fontsize=7, frameon=False, loc="lower left")
-    if title:
-        ax.set_title(title, fontsize=9)
+    ax.axhline(ph.coef[covariate], ls="--", lw=1, color="0.3", label="Cox coefficient")
+    p_value = ph.table.set_index("covariate").loc[covariate, "p"]
+    ax.set(xlabel=xlabel, ylabel="beta(t)")
+    ax.set_title(title or f"{label or covariate}: PH test p = {p_value:.2g}", fontsize=8.5)
+    if legend:
+        ax.legend(fontsize=7, frameon=False)
     return ax
