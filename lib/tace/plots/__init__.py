@@ -6,5 +6,5 @@ from .gradcam import plot_gradcam
 from .slices import plot_slice
 from .truth import plot_truth_recovery, plot_truth_scatter
 
-__all__ = ["plot_calibration", "plot_decision_curve", "plot_gradcam", "plot_km", "plot_roc", "plot_schoenfeld", "plot_slice",
-           "plot_truth_recovery", "plot_truth_scatter"]
+__all__ = ["plot_calibration", "plot_decision_curve", "plot_gradcam", "plot_km", "plot_roc", "plot_schoenfeld",
+           "plot_slice", "plot_truth_recovery", "plot_truth_scatter"]
