@@ -54,7 +54,8 @@ from statsmodels.nonparametric.smoothers_lowess import lowess
 from ._checks import check_binary, check_conf_level, check_prob
 from .results import CalibrationResult, Estimate, TestResult, _Tabular
 
-__all__ = ["SMOOTHERS", "CalibrationIntervals", "calibration", "calibration_bootstrap", "hosmer_lemeshow",
+__all__ = ["SMOOTHERS", "CalibrationIntervals", "calibration", "calibration_bootstrap", "calibration_intercept_slope",
+           "hosmer_lemeshow",
            "observed_expected", "smoothed_calibration_errors"]
 
 _SPAN = 2.0 / 3.0  # lowess's default f, as val.prob uses it
@@ -71,6 +72,24 @@ def _wald(fit, index: int, conf_level: float, method: str, n: int, events: int) 
     est, se = float(fit.params[index]), float(fit.bse[index])
     z = float(sps.norm.ppf(1 - (1 - conf_level) / 2))
     return Estimate(est, est - z * se, est + z * se, conf_level, method, n, events, se)
+
+
+def _intercept_and_slope(y: np.ndarray, p: np.ndarray, conf_level: float) -> tuple[Estimate, Estimate]:
+    lp = logit(p)
+    n, events = int(y.size), int(y.sum())
+    citl_fit = _glm(y, np.ones((n, 1)), offset=lp)
+    slope_fit = _glm(y, sm.add_constant(lp, has_constant="add"), offset=None)
+    return (_wald(citl_fit, 0, conf_level, "intercept of glm(y ~ offset(logit(p))), Wald", n, events),
+            _wald(slope_fit, 1, conf_level, "slope of glm(y ~ logit(p)), Wald", n, events))
+
+
+def calibration_intercept_slope(y_true, prob, *, conf_level: float = 0.95) -> tuple[Estimate, Estimate]:
+    """Calibration-in-the-large (the intercept with the slope fixed at 1) and the calibration
+    slope with their Wald intervals: the two regressions of :func:`calibration`, without its
+    smoother and tests (for repeated use, e.g. in every imputed data set)."""
+    y = check_binary(y_true)
+    p = check_prob(prob, y.size, open_interval=True)
+    return _intercept_and_slope(y, p, check_conf_level(conf_level))
 
 
 def smoothed_calibration_errors(y: np.ndarray, p: np.ndarray, smoother: str = "loess") -> np.ndarray:
@@ -237,12 +256,8 @@ def calibration(y_true, prob, *, conf_level: float = 0.95, fitted_on_cohort: boo
     y = check_binary(y_true)
     p = check_prob(prob, y.size, open_interval=True)
     conf_level = check_conf_level(conf_level)
-    lp = logit(p)
     n, events = int(y.size), int(y.sum())
-    citl_fit = _glm(y, np.ones((n, 1)), offset=lp)
-    slope_fit = _glm(y, sm.add_constant(lp, has_constant="add"), offset=None)
-    citl = _wald(citl_fit, 0, conf_level, "intercept of glm(y ~ offset(logit(p))), Wald", n, events)
-    slope = _wald(slope_fit, 1, conf_level, "slope of glm(y ~ logit(p)), Wald", n, events)
+    citl, slope = _intercept_and_slope(y, p, conf_level)
     if smoother not in SMOOTHERS:
         raise ValueError(f"smoother must be one of {SMOOTHERS}; got {smoother!r}")
     try:

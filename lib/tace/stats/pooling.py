@@ -24,7 +24,6 @@ van Buuren S. Flexible Imputation of Missing Data, 2nd ed. CRC Press, 2018 (sect
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -153,7 +152,7 @@ def pooling_scale_measures(y: np.ndarray, p: np.ndarray, measures: Sequence[str]
     list of dict
         ``measure``, ``estimate``, ``variance``, ``note`` (why a measure is NaN).
     """
-    from .calibration import calibration, observed_expected
+    from .calibration import calibration_intercept_slope, observed_expected
     from .roc import roc_auc
 
     rows = []
@@ -172,10 +171,8 @@ def pooling_scale_measures(y: np.ndarray, p: np.ndarray, measures: Sequence[str]
             rows.append({"measure": m, "estimate": float(np.log(oe.estimate)),
                          "variance": float((oe.se or np.nan) ** 2), "note": ""})
         elif m in ("calibration intercept", "calibration slope"):
-            with warnings.catch_warnings():  # ICI and Hosmer-Lemeshow are not pooled here
-                warnings.simplefilter("ignore", UserWarning)
-                cal = calibration(y, np.clip(p, 1e-9, 1 - 1e-9), fitted_on_cohort=False)
-            est = cal.citl if m == "calibration intercept" else cal.slope
+            citl, slope = calibration_intercept_slope(y, np.clip(p, 1e-9, 1 - 1e-9))
+            est = citl if m == "calibration intercept" else slope
             rows.append({"measure": m, "estimate": est.estimate, "variance": float((est.se or np.nan) ** 2),
                          "note": ""})
         elif m == "Brier score":
