@@ -8,7 +8,12 @@ observed). A development sample (n 400, complete) fits the imputation model
 cohort of ``--n`` patients, removes x2 from ``--missing`` of them at random (MCAR), or,
 with ``--mar``, with probability rising with x1 (MAR), imputes ``--m`` times, and pools
 the C-statistic (logit scale), O/E (log scale), calibration intercept, slope and Brier
-score by Rubin's rules. The truths come from 2 million patients with complete predictors.
+score by Rubin's rules. Two truths: the model's performance had every predictor been
+observed (2 million patients), and its performance as deployed, where a patient's missing x2
+is imputed without the outcome (the estimand of this design; 10 x 400,000 patients, each
+set imputed once with its own parameter draw, averaged). Imputing without the outcome
+attenuates discrimination and the calibration slope, so the second is the one the pooled
+intervals must cover.
 
     .venv/bin/python benchmarks/bench_mi_coverage.py --reps 1000 --n 300 --m 20
 
@@ -26,6 +31,7 @@ from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 
 from tace.models.imputation import PredictorImputer
+from tace.stats.calibration import calibration_intercept_slope
 from tace.stats.pooling import POOLED_MEASURES, pooled_performance
 
 BETA = (-0.5, 0.8, 0.6, 0.5)
@@ -51,6 +57,32 @@ def true_values(seed: int = 1, n: int = 2_000_000) -> dict[str, float]:
             "calibration slope": 1.0, "Brier score": float(np.mean(p * (1 - p)))}
 
 
+def missing_mask(rng: np.random.Generator, x: pd.DataFrame, share: float, mar: bool) -> np.ndarray:
+    if mar:
+        return rng.random(len(x)) < expit(np.log(share / (1 - share)) + 1.0 * x["x1"].to_numpy())
+    return rng.random(len(x)) < share
+
+
+def deployed_values(imputer: PredictorImputer, share: float, mar: bool, seed: int = 2, n: int = 400_000,
+                    draws: int = 10) -> dict[str, float]:
+    """The model's population performance when missing x2 is imputed (one imputation per
+    patient, a new parameter draw per set), averaged over ``draws`` sets."""
+    rng = np.random.default_rng(seed)
+    vals: dict[str, list[float]] = {k: [] for k in POOLED_MEASURES}
+    for d in range(draws):
+        x, p_true, y = cohort(rng, n)
+        x.loc[missing_mask(rng, x, share, mar), "x2"] = np.nan
+        (done,) = imputer.impute(x, m=1, seed=10_000 + d)
+        p = np.clip(predict(done), 1e-9, 1 - 1e-9)
+        citl, slope = calibration_intercept_slope(y, p)
+        vals["C-statistic"].append(float(roc_auc_score(y, p)))
+        vals["O/E"].append(float(p_true.mean() / p.mean()))
+        vals["calibration intercept"].append(citl.estimate)
+        vals["calibration slope"].append(slope.estimate)
+        vals["Brier score"].append(float(np.mean(p ** 2 - 2 * p * p_true + p_true)))
+    return {k: float(np.mean(v)) for k, v in vals.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=1000)
@@ -64,17 +96,15 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     dev, _, _ = cohort(rng, 400)
     imputer = PredictorImputer.fit(dev, {"x1": "continuous", "x2": "continuous", "x3": "binary"})
+    deployed = deployed_values(imputer, args.missing, args.mar)
     hits = dict.fromkeys(truth, 0)
-    est = {k: [] for k in truth}
+    hits_deployed = dict.fromkeys(truth, 0)
+    est: dict[str, list[float]] = {k: [] for k in truth}
     done = 0
     t0 = time.perf_counter()
     for r in range(args.reps):
         x, _, y = cohort(rng, args.n)
-        if args.mar:
-            lost = rng.random(args.n) < expit(np.log(args.missing / (1 - args.missing)) + 1.0 * x["x1"].to_numpy())
-        else:
-            lost = rng.random(args.n) < args.missing
-        x.loc[lost, "x2"] = np.nan
+        x.loc[missing_mask(rng, x, args.missing, args.mar), "x2"] = np.nan
         sets = [np.clip(predict(s), 1e-9, 1 - 1e-9) for s in imputer.impute(x, m=args.m, seed=r)]
         table = pooled_performance(y, sets).set_index("measure")
         if table["estimate"].isna().any():
@@ -82,14 +112,16 @@ def main() -> None:
         done += 1
         for k in truth:
             hits[k] += table.loc[k, "ci_low"] <= truth[k] <= table.loc[k, "ci_high"]
+            hits_deployed[k] += table.loc[k, "ci_low"] <= deployed[k] <= table.loc[k, "ci_high"]
             est[k].append(table.loc[k, "estimate"])
     secs = time.perf_counter() - t0
     kind = "MAR (logit P(missing) rises by 1 per SD of x1)" if args.mar else "MCAR"
     print(f"Rubin's rules over {args.m} imputations, n = {args.n}, x2 missing in {100 * args.missing:.0f}% "
           f"({kind}); {done} of {args.reps} replicates pooled ({secs:.0f} s)")
-    print(f"{'measure':24s} {'truth':>8s} {'mean est.':>10s} {'coverage':>9s}")
+    print(f"{'measure':22s} {'complete':>9s} {'coverage':>9s} {'deployed':>9s} {'coverage':>9s} {'mean est.':>10s}")
     for k in POOLED_MEASURES:
-        print(f"{k:24s} {truth[k]:8.4f} {np.mean(est[k]):10.4f} {100 * hits[k] / max(done, 1):8.1f}%")
+        print(f"{k:22s} {truth[k]:9.4f} {100 * hits[k] / max(done, 1):8.1f}% {deployed[k]:9.4f} "
+              f"{100 * hits_deployed[k] / max(done, 1):8.1f}% {np.mean(est[k]):10.4f}")
 
 
 if __name__ == "__main__":
