@@ -35,7 +35,7 @@ lint: $(STAMP)  ## ruff (with a complexity limit) on the code and tests; mypy on
 	$(BIN)/mypy
 
 test: $(STAMP)  ## run the test suite (slow tests included)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 test-fast: $(STAMP)  ## run the tests not marked slow
 	$(BIN)/python -m pytest -m "not slow"

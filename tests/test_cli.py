@@ -34,7 +34,7 @@ def test_synth_then_check_cohort_exits_zero(tmp_path):
 
 def test_check_cohort_lists_every_error_with_its_patient_and_exits_one(small_cohort):
     small_cohort.rows[0]["bclc"] = "C"
-    small_cohort.rows[2]["age"] = "NaN"
+    small_cohort.rows[2]["age"] = "130"  # out of range (a blank age is a missing predictor: imputed)
     small_cohort.rows[4]["os_event"] = "2"
     small_cohort.rows[1]["mask"] = "masks/absent.nii.gz"
     small_cohort.write()

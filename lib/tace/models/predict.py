@@ -152,6 +152,8 @@ def score_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None =
     table = cohort.table
     labels = tumour_labels(table)
     clinical, radiomics, fusion, dcnn = load_models(bundle, device)
+    # first, as it is cheap and may refuse the cohort (an old bundle cannot impute)
+    clinical_score, imputed, imputations = _clinical_scores(bundle, clinical, table)
     cases = [RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), lab)
              for r, lab in zip(table.itertuples(index=False), labels, strict=True)]
     feats = extract_radiomics(cases, m["radiomics"]["pyradiomics_params"],
@@ -165,7 +167,7 @@ def score_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None =
     spec = CropSpec(size=crop["size"], slices=crop["slices"], margin_mm=crop["margin_mm"])
     crops, owner = make_crops(list(table["image"]), list(table["mask"]), spec, labels)
     out = pd.DataFrame({"patient_id": table["patient_id"].to_numpy(), "cohort": table["cohort"].to_numpy()})
-    out["clinical"], imputed, imputations = _clinical_scores(bundle, clinical, table)
+    out["clinical"] = clinical_score
     out["radiomics"] = radiomics.predict_proba(feats.loc[table["patient_id"]])
     # the views the bundle was developed with (validated by read_bundle; bundles from before
     # test-time augmentation scored each crop as it is)
