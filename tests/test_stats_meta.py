@@ -81,3 +81,15 @@ def test_site_heterogeneity_pools_each_sites_measures_and_names_the_sites_it_lef
     r = random_effects(sites_oe["estimate"], sites_oe["variance"])
     assert pooled["estimate"] == pytest.approx(r.estimate) and pooled["k"] == 3
     assert pooled["tau2"] > 0  # the planted differences in calibration-in-the-large
+
+
+def test_the_knapp_hartung_interval_equals_rma_test_knha():
+    """R: ``rma(yi, vi, data = dat.bcg-RR, method = "REML", test = "knha")``: SE
+    0.180791744092848, CI -1.10844371368555 to -0.320620970630728 (t on 12 df)."""
+    ref = REF["knha"]
+    r = random_effects(REF["yi"], REF["vi"], method="REML", test="knha")
+    np.testing.assert_allclose([r.estimate, r.se, r.ci_low, r.ci_high, r.tau2],
+                               [ref["estimate"], ref["se"], ref["ci_low"], ref["ci_high"], ref["tau2"]], rtol=1e-6)
+    assert r.method == "REML + Knapp-Hartung"
+    with pytest.raises(ValueError, match="test must be one of"):
+        random_effects(REF["yi"], REF["vi"], test="t")
