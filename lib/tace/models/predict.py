@@ -25,7 +25,8 @@ from .fusion import FusionModel
 from .imputation import PredictorImputer
 from .radiomics_model import RadiomicsModel
 
-__all__ = ["SCORE_COLUMNS", "ScoredCohort", "imputed_score_sets", "load_models", "predict_cohort", "score_cohort"]
+__all__ = ["SCORE_COLUMNS", "ScoredCohort", "completed_sets", "imputed_score_sets", "load_models", "predict_cohort",
+           "score_cohort"]
 
 SCORE_COLUMNS = ("clinical", "radiomics", "dcnn", "dlr")
 
@@ -79,18 +80,29 @@ class ScoredCohort:
     imputations: pd.DataFrame
 
 
-def imputed_score_sets(scores: pd.DataFrame, imputations: pd.DataFrame, column: str = "clinical"
-                       ) -> list[np.ndarray]:
-    """``column`` of ``scores`` once per imputation, aligned with its rows: a patient in
-    ``imputations`` takes that imputation's value, every other patient their own score.
+def completed_sets(frame: pd.DataFrame, imputations: pd.DataFrame, columns: list[str]) -> list[pd.DataFrame]:
+    """``frame`` (one row per patient, a ``patient_id`` column) once per imputation, each
+    missing value of its ``columns`` filled from that imputation (observed values kept).
     Empty when nothing was imputed."""
     if imputations.empty:
         return []
     out = []
     for _, part in imputations.groupby("imputation", sort=True):
-        values = part.set_index("patient_id")[column]
-        out.append(scores["patient_id"].map(values).fillna(scores[column]).to_numpy(float))
+        done = frame.copy()
+        values = part.set_index("patient_id")
+        for col in columns:
+            done[col] = frame[col].fillna(frame["patient_id"].map(values[col]))
+        out.append(done)
     return out
+
+
+def imputed_score_sets(scores: pd.DataFrame, imputations: pd.DataFrame, column: str = "clinical"
+                       ) -> list[np.ndarray]:
+    """``column`` of ``scores`` once per imputation, aligned with its rows: a patient in
+    ``imputations`` takes that imputation's value (in place of the mean over imputations),
+    every other patient their own score. Empty when nothing was imputed."""
+    blanked = scores.assign(**{column: scores[column].where(~scores["patient_id"].isin(imputations["patient_id"]))})
+    return [done[column].to_numpy(float) for done in completed_sets(blanked, imputations, [column])]
 
 
 def _clinical_scores(bundle: Bundle, clinical: ClinicalModel, table: pd.DataFrame
@@ -126,7 +138,7 @@ def _clinical_scores(bundle: Bundle, clinical: ClinicalModel, table: pd.DataFram
         long.append(frame)
     imputations = pd.concat(long, ignore_index=True)[columns]
     prob = prob.copy()
-    prob[incomplete] = np.mean([clinical.predict_encoded(done) for done in sets], axis=0)
+    prob[incomplete] = np.mean([frame["clinical"].to_numpy() for frame in long], axis=0)
     return prob, used, imputations
 
 

@@ -63,12 +63,11 @@ class ProportionalHazardsTest(_Tabular):
 
 def _km_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     """1 - S(t-) for each observation, S the Kaplan-Meier estimate of all patients."""
-    uniq = np.unique(time)
-    at_risk = np.array([(time >= u).sum() for u in uniq], dtype=float)
-    deaths = np.array([event[time == u].sum() for u in uniq], dtype=float)
-    surv = np.cumprod(1 - deaths / at_risk)
-    before = np.searchsorted(uniq, time, side="left")  # distinct times strictly before t
-    return 1 - np.r_[1.0, surv][before]
+    from .survival import kaplan_meier
+
+    km = kaplan_meier(time, event.astype(int))
+    before = np.searchsorted(km["time"].to_numpy(), time, side="left")  # distinct times strictly before t
+    return 1 - np.r_[1.0, km["survival"].to_numpy()][before]
 
 
 def _transformed_time(time: np.ndarray, event: np.ndarray, transform: str) -> np.ndarray:
@@ -152,7 +151,7 @@ def proportional_hazards_test(df: pd.DataFrame, duration_col: str, event_col: st
     >>> ph.table["covariate"].tolist()
     ['x', 'GLOBAL']
     """
-    from lifelines import CoxPHFitter
+    from .survival import cox_regression
 
     if transform not in PH_TRANSFORMS:
         raise ValueError(f"transform must be one of {PH_TRANSFORMS}; got {transform!r}")
@@ -170,9 +169,7 @@ def proportional_hazards_test(df: pd.DataFrame, duration_col: str, event_col: st
         raise ValueError(f"the proportional-hazards test needs at least 2 deaths; got {int(event.sum())}")
     if transform == "log" and (time <= 0).any():
         raise ValueError("the log transform needs every time > 0")
-    fit = CoxPHFitter().fit(data, duration_col, event_col,  # Efron ties, as coxph
-                            fit_options={"precision": 1e-12, "max_steps": 200})
-    beta = fit.params_[covariates].to_numpy()
+    beta = cox_regression(data, duration_col, event_col, covariates)["coef"].to_numpy()  # Efron, as coxph
     x = data[covariates].to_numpy()
     tt = _transformed_time(time, event, transform)
     gt = tt - tt[event].mean()

@@ -145,9 +145,7 @@ def survival_calibration(time, event, risk, t: float, *, n_grid: int = 100) -> S
     -------
     SurvivalCalibration
     """
-    from lifelines import CoxPHFitter
-
-    from .survival import kaplan_meier
+    from .survival import cox_regression, kaplan_meier
 
     tt, e = check_survival(time, event)
     ev = e.astype(bool)
@@ -162,8 +160,7 @@ def survival_calibration(time, event, risk, t: float, *, n_grid: int = 100) -> S
     knots = rcs_knots(cll)
     basis = _rcs_basis(cll, knots)
     frame = pd.DataFrame(basis, columns=[f"s{j}" for j in range(basis.shape[1])]).assign(time=tt, event=e)
-    fit = CoxPHFitter().fit(frame, "time", "event", fit_options={"precision": 1e-12, "max_steps": 200})
-    beta = fit.params_.to_numpy()
+    beta = cox_regression(frame, "time", "event", list(frame.columns[:-2]))["coef"].to_numpy()
     lp = basis @ beta
     centre = lp.mean()
     h0 = _efron_cumulative_hazard(tt, ev, lp - centre, t)
@@ -195,8 +192,9 @@ def cross_validated_cox_risk(df: pd.DataFrame, duration_col: str, event_col: str
     numpy.ndarray
         Shape (n patients, n times): 1 - S(t | x).
     """
-    from lifelines import CoxPHFitter
     from sklearn.model_selection import StratifiedKFold
+
+    from .survival import cox_regression
 
     horizons = np.atleast_1d(np.asarray(times, dtype=float))
     data = df[[duration_col, event_col, *covariates]].astype(float).reset_index(drop=True)
@@ -208,9 +206,7 @@ def cross_validated_cox_risk(df: pd.DataFrame, duration_col: str, event_col: str
     out = np.full((len(data), horizons.size), np.nan)
     split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in split.split(x_all, e_all):
-        fit = CoxPHFitter().fit(data.iloc[train], duration_col, event_col,
-                                fit_options={"precision": 1e-10, "max_steps": 200})
-        beta = fit.params_[covariates].to_numpy()
+        beta = cox_regression(data.iloc[train], duration_col, event_col, covariates)["coef"].to_numpy()
         lp_train = x_all[train] @ beta
         centre = lp_train.mean()
         lp_test = x_all[test] @ beta - centre
