@@ -93,3 +93,52 @@ def test_the_knapp_hartung_interval_equals_rma_test_knha():
     assert r.method == "REML + Knapp-Hartung"
     with pytest.raises(ValueError, match="test must be one of"):
         random_effects(REF["yi"], REF["vi"], test="t")
+
+
+def _posterior_predictive_cdf_by_double_integral(y, v, x, scale):
+    """P(theta_new <= x | y) by integrating Phi((x - mu) / tau) over the joint posterior of
+    (mu, tau) numerically, flat prior on mu and half-normal(scale) on tau: an independent
+    route to the quantity bayes_prediction_interval gets by integrating mu out analytically."""
+    from scipy import integrate
+    from scipy import stats as sps
+
+    def joint(mu, tau):
+        return float(np.prod(sps.norm.pdf(y, mu, np.sqrt(v + tau ** 2)))) * sps.halfnorm.pdf(tau, scale=scale)
+
+    lo_mu, hi_mu = float(y.min()) - 3, float(y.max()) + 3
+    opts = {"epsabs": 1e-13, "epsrel": 1e-10}
+    norm = integrate.dblquad(joint, 0, 8 * scale, lo_mu, hi_mu, **opts)[0]
+    mass = integrate.dblquad(lambda mu, tau: joint(mu, tau) * sps.norm.cdf((x - mu) / max(tau, 1e-12)),
+                             0, 8 * scale, lo_mu, hi_mu, **opts)[0]
+    return mass / norm
+
+
+def test_the_bayesian_prediction_interval_holds_2_5_percent_of_the_posterior_predictive_beyond_each_end():
+    """The Bayesian prediction interval (Debray et al. 2017) on the first six BCG trials: the
+    posterior predictive probability below its lower end and above its upper end, computed
+    independently by double integration over (mu, tau), is 0.025 each (to 1e-4, the grid's
+    quadrature error)."""
+    from tace.stats.meta import bayes_prediction_interval
+
+    y, v = np.asarray(REF["yi"][:6]), np.asarray(REF["vi"][:6])
+    lo, hi = bayes_prediction_interval(y, v)
+    assert _posterior_predictive_cdf_by_double_integral(y, v, lo, 0.5) == pytest.approx(0.025, abs=1e-4)
+    assert _posterior_predictive_cdf_by_double_integral(y, v, hi, 0.5) == pytest.approx(0.975, abs=1e-4)
+    r = random_effects(y, v, prediction="bayes")
+    assert (r.pi_low, r.pi_high) == (lo, hi) and r.prediction == "bayes"
+
+
+def test_the_bayesian_prediction_interval_shrinks_to_the_fixed_effect_interval_when_tau_is_held_at_0():
+    """With a prior that holds tau at 0 the predictive distribution is N(mu_FE, 1 / sum w)."""
+    from scipy import stats as sps
+
+    from tace.stats.meta import bayes_prediction_interval
+
+    y, v = np.asarray(REF["yi"]), np.asarray(REF["vi"])
+    w = 1 / v
+    mu, se = np.sum(w * y) / np.sum(w), np.sqrt(1 / np.sum(w))
+    lo, hi = bayes_prediction_interval(y, v, tau_prior_scale=1e-9)
+    z = sps.norm.ppf(0.975)
+    np.testing.assert_allclose([lo, hi], [mu - z * se, mu + z * se], rtol=1e-6)
+    with pytest.raises(ValueError, match="prediction must be one of"):
+        random_effects(y, v, prediction="hksj")

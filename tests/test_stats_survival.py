@@ -200,3 +200,20 @@ def test_uno_c_equals_survival_concordance_with_n_over_g2_weights(name):
         assert est.estimate == pytest.approx(ref["c"], rel=1e-9), ref["tau"]
         assert est.se == pytest.approx(ref["se"], rel=0.25), ref["tau"]
         assert est.ci_low < est.estimate < est.ci_high
+
+
+def test_time_dependent_auc_interval_is_on_the_logit_scale_by_default_and_percentile_on_request():
+    """The default interval is expit(logit AUC +- z SD(logit AUC*)) from the same resamples as
+    the percentile one (pbc, 500 resamples): so the logit interval's ends, mapped back to the
+    logit scale, sit symmetrically about logit AUC, which the percentile ends need not."""
+    d = TD[TD["dataset"] == "pbc"]
+    ref = TD_REF["datasets"]["pbc"]
+    logit = time_dependent_auc(d["time"], d["status"], d["risk"], ref["times"], n_boot=500, seed=1)
+    perc = time_dependent_auc(d["time"], d["status"], d["risk"], ref["times"], n_boot=500, seed=1,
+                              interval="percentile")
+    lg = np.log(logit[["ci_low", "auc", "ci_high"]] / (1 - logit[["ci_low", "auc", "ci_high"]])).to_numpy()
+    np.testing.assert_allclose(lg[:, 1] - lg[:, 0], lg[:, 2] - lg[:, 1], rtol=1e-9)
+    np.testing.assert_allclose(logit["se"], perc["se"], rtol=1e-12)
+    assert not np.allclose(logit["ci_low"], perc["ci_low"])
+    with pytest.raises(ValueError, match="interval must be one of"):
+        time_dependent_auc(d["time"], d["status"], d["risk"], ref["times"], n_boot=20, interval="bca")

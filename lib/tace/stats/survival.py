@@ -288,8 +288,12 @@ def _ipcw_auc(t: np.ndarray, e: np.ndarray, r: np.ndarray, horizon: float, g_at)
     return float(np.sum(w1 * (below + 0.5 * ties)) / (np.sum(w1) * r0.size)) if w0 > 0 else float("nan")
 
 
+#: Bootstrap intervals :func:`time_dependent_auc` offers.
+TD_AUC_INTERVALS = ("logit", "percentile")
+
+
 def time_dependent_auc(time, event, risk, times, *, train_time=None, train_event=None, conf_level: float = 0.95,
-                       n_boot: int = 0, seed: int | None = None) -> pd.DataFrame:
+                       n_boot: int = 0, seed: int | None = None, interval: str = "logit") -> pd.DataFrame:
     """Cumulative/dynamic time-dependent AUC with inverse-probability-of-censoring weights.
 
     At each horizon t, cases are patients who died by t and controls those still alive after
@@ -301,9 +305,14 @@ def time_dependent_auc(time, event, risk, times, *, train_time=None, train_event
     The censoring distribution is that of the training data when given (Uno et al. 2007),
     by default the data themselves.
 
-    With ``n_boot`` > 0 a percentile bootstrap interval: patients resampled, G refitted in
-    each resample (its variability included); riskRegression's asymptotic interval is of the
-    same quantity by the influence function.
+    With ``n_boot`` > 0 a bootstrap interval: patients resampled, G refitted in each resample
+    (its variability included). ``interval="logit"`` (default) is the Wald interval on the
+    logit scale, expit(logit AUC +- z SD*), SD* the bootstrap SD of logit AUC*; ``"percentile"``
+    the percentile interval. The logit interval is the default because an AUC near 1 with few
+    controls has a skewed, bounded sampling distribution: in simulation (Weibull, n = 300,
+    ``benchmarks/bench_survival_coverage.py``) the percentile interval covered 91.7% at an AUC
+    of 0.86, the logit interval 94-95%. riskRegression's asymptotic interval (influence
+    function, Wald on the AUC scale) is of the same quantity; its SE agrees with ``se`` here.
 
     Returns
     -------
@@ -323,6 +332,8 @@ def time_dependent_auc(time, event, risk, times, *, train_time=None, train_event
     t, e = check_survival(time, event)
     r = check_scores(risk, t.size, "risk")
     conf_level = check_conf_level(conf_level)
+    if interval not in TD_AUC_INTERVALS:
+        raise ValueError(f"interval must be one of {TD_AUC_INTERVALS}; got {interval!r}")
     horizons = np.atleast_1d(np.asarray(times, dtype=float))
     separate = train_time is not None
     tt, te = check_survival(train_time, train_event) if separate else (t, e)
@@ -342,10 +353,27 @@ def time_dependent_auc(time, event, risk, times, *, train_time=None, train_event
             i = rng.integers(0, t.size, t.size)
             g_b = g_at if separate else _censoring_survival(t[i], e[i])
             boot[b] = [_ipcw_auc(t[i], e[i], r[i], h, g_b) for h in horizons]
-        q = [(1 - conf_level) / 2, 1 - (1 - conf_level) / 2]
-        table["ci_low"], table["ci_high"] = np.nanquantile(boot, q, axis=0)
+        if interval == "percentile":
+            q = [(1 - conf_level) / 2, 1 - (1 - conf_level) / 2]
+            table["ci_low"], table["ci_high"] = np.nanquantile(boot, q, axis=0)
+        else:
+            table["ci_low"], table["ci_high"] = _logit_wald(table["auc"].to_numpy(), boot, conf_level)
         table["se"] = np.nanstd(boot, axis=0, ddof=1)
     return table
+
+
+def _logit_wald(estimate: np.ndarray, boot: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
+    """expit(logit(estimate) +- z SD(logit boot)); an estimate of 0 or 1 (no spread on the logit
+    scale) gets the percentile bounds, which the logit interval would collapse onto it."""
+    z = float(sps.norm.ppf(1 - (1 - conf_level) / 2))
+    inner = (estimate > 0) & (estimate < 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lb = np.where((boot > 0) & (boot < 1), np.log(boot / (1 - boot)), np.nan)
+        sd = np.nanstd(lb, axis=0, ddof=1)
+        centre = np.log(estimate / (1 - estimate))
+    low, high = 1 / (1 + np.exp(-(centre - z * sd))), 1 / (1 + np.exp(-(centre + z * sd)))
+    q = np.nanquantile(boot, [(1 - conf_level) / 2, 1 - (1 - conf_level) / 2], axis=0)
+    return np.where(inner, low, q[0]), np.where(inner, high, q[1])
 
 
 def survival_brier(time, event, risk, times) -> pd.DataFrame:
