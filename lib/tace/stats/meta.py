@@ -47,8 +47,8 @@ from scipy import stats as sps
 
 from .results import _Tabular
 
-__all__ = ["META_METHODS", "META_PREDICTIONS", "META_TESTS", "SITE_MEASURES", "MetaAnalysisResult", "bayes_prediction_interval",
-           "random_effects", "site_heterogeneity"]
+__all__ = ["META_METHODS", "META_PREDICTIONS", "META_TESTS", "SITE_MEASURES", "MetaAnalysisResult",
+           "bayes_prediction_interval", "random_effects", "site_heterogeneity"]
 
 META_METHODS = ("REML", "DL", "PM")
 META_PREDICTIONS = ("higgins", "bayes")
