@@ -130,3 +130,17 @@ def tree_digest(root: Path) -> dict[str, str]:
             out[str(p.relative_to(root))] = (hashlib.sha256(p.read_bytes()).hexdigest()
                                              + f"@{p.stat().st_mtime_ns}")
     return out
+
+
+@pytest.fixture(scope="session")
+def report_run(tmp_path_factory):
+    """`tace report --profile smoke` on the digital twin, once per session (the paper report
+    in all three formats): (run folder, the finished process, the temporary root)."""
+    from tests.test_cli import tace
+
+    root = tmp_path_factory.mktemp("report")
+    out = root / "run"
+    result = tace("report", "--profile", "smoke", "--out", str(out), "--jobs", "2", "--renderer", "fallback",
+                  cache=root / "cache")
+    assert result.returncode == 0, result.stderr
+    return out, result, root

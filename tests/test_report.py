@@ -32,16 +32,6 @@ def _sha256(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def report_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("report")
-    out = root / "run"
-    result = tace("report", "--profile", "smoke", "--out", str(out), "--jobs", "2", "--renderer", "fallback",
-                  cache=root / "cache")
-    assert result.returncode == 0, result.stderr
-    return out, result, root
-
-
-@pytest.fixture(scope="module")
 def page(report_run):
     out, _, _ = report_run
     return BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser")
@@ -56,7 +46,7 @@ def test_the_article_embeds_only_labelled_cells_of_the_committed_notebooks():
     quarto = yaml.safe_load((REPO / "_quarto.yml").read_text())
     assert quarto["project"]["type"] == "manuscript" and quarto["manuscript"]["article"] == "index.qmd"
     assert quarto["manuscript"]["notebooks"] == [f"analysis/{n}" for n in NOTEBOOKS]
-    assert set(quarto["format"]) == {"html", "pdf"}
+    assert set(quarto["format"]) == {"html", "typst", "docx"}
     # every figure cell gives Quarto a caption and alt text
     for notebook, label in EMBEDS:
         if label.startswith("fig-"):
@@ -70,9 +60,11 @@ def test_report_runs_every_stage_and_prints_the_report_path(report_run):
     record = json.loads((out / "run.json").read_text())
     assert record["stages_done"] == ["digital-twin cohort", "cohort check", "model development and frozen bundle",
                                      "scores", *[f"notebook {n}" for n in NOTEBOOKS],
-                                     "article rendered (fallback)"]
+                                     "article rendered (fallback: html, pdf, docx)"]
     assert record["data_source"] == "synthetic (digital twin)"
-    assert f"Report (fallback): {out / 'report.html'}" in result.stdout.replace("\n", "")
+    for fmt in ("html", "pdf", "docx"):
+        assert f"Report, {fmt} (fallback): {out / f'report.{fmt}'}" in result.stdout.replace("\n", "")
+    assert record["reports"] == {"html": "report.html", "pdf": "report.pdf", "docx": "report.docx"}
     # the AUCs printed on the terminal are the report's (notebook 05's table), not a second computation
     for r in pd.read_csv(out / "figures" / "tab-auc.csv").itertuples():
         assert f"{r.auc:.2f} ({r.delong_ci_low:.2f}-{r.delong_ci_high:.2f})" in result.stdout

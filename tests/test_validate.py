@@ -70,7 +70,7 @@ def validated(trained, second_twin, radiomics_cache, tmp_path_factory):
 
 def test_a_second_twin_validates_end_to_end_and_the_report_has_every_part(validated):
     out, run, _, _ = validated
-    assert f"Report (fallback): {out / 'report.html'}" in run.stdout.replace("\n", "")
+    assert f"Report, html (fallback): {out / 'report.html'}" in run.stdout.replace("\n", "")
     record = json.loads((out / "run.json").read_text())
     assert record["kind"].startswith("external validation")
     page = BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser")

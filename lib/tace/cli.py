@@ -319,6 +319,25 @@ def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cac
     _out.print(f"Scored {len(scores)} patients: {out}")
 
 
+def _formats(_ctx, _param, value: str) -> tuple[str, ...]:
+    from .report.render import RenderError, parse_formats
+
+    try:
+        return parse_formats(value)
+    except RenderError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_format_option = click.option(
+    "--format", "formats", default="html,pdf,docx", show_default=True, callback=_formats,
+    help="The article's formats, comma-separated: html (one self-contained file), pdf (Typst), docx (Word).")
+
+
+def _print_reports(renderer: str, reports) -> None:
+    for fmt, path in reports:
+        _out.print(f"Report, {fmt} ({renderer}): {path}")
+
+
 @main.command("report")
 @click.option("--profile", default="default", show_default=True,
               help=f"Run profile: {', '.join(available_profiles())}, or a YAML path.")
@@ -329,16 +348,19 @@ def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cac
 @click.option("--jobs", "n_jobs", type=JOBS, default=-1, show_default=True,
               help="Parallel workers (-1: all cores).")
 @click.option("--renderer", type=click.Choice(["auto", "quarto", "fallback"]), default="auto", show_default=True,
-              help="auto: Quarto when `quarto` is on PATH, else the fallback (one self-contained HTML file).")
-def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int, renderer: str) -> None:
+              help="auto: Quarto when `quarto` is on PATH, else the fallback (pandoc and Typst from their wheels).")
+@_format_option
+def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int, renderer: str,
+           formats: tuple[str, ...]) -> None:
     """Regenerate the paper report, on the digital twin or on your cohort.
 
     Stages: make the digital twin (when no --cohort is given), check the cohort, develop the
     four models on the training patients (OUT/models), score every patient with the frozen
     bundle (OUT/scores.csv), run the eight validation notebooks with papermill
     (OUT/analysis/, figures and tables with provenance in OUT/figures/), and render the
-    TRIPOD+AI article (OUT/report.html, or OUT/_manuscript/ with Quarto). The run folder is
-    replaced only when every stage succeeds. Ends by printing the report's path.
+    TRIPOD+AI article (OUT/report.html, report.pdf and report.docx, or OUT/_manuscript/ with
+    Quarto). The run folder is replaced only when every stage succeeds. Ends by printing the
+    reports' paths.
     """
     from .report import RenderError, run_report
     from .report.notebooks import NotebookError
@@ -347,7 +369,8 @@ def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int, ren
     out = out or Path("reports") / prof.name
     _check_out(out, *([cohort.parent] if cohort else []))
     try:
-        result = run_report(prof, out, cohort=cohort, n_jobs=n_jobs, console=_err, renderer=renderer)
+        result = run_report(prof, out, cohort=cohort, n_jobs=n_jobs, console=_err, renderer=renderer,
+                            formats=formats)
     except CohortError as exc:
         _exit_with(exc)
     except (ValueError, NotebookError, RenderError) as exc:
@@ -365,7 +388,7 @@ def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int, ren
     _out.print(auc)
     _out.print(f"Done: {', '.join(result.stages_done)}. Run folder: {result.out}")
     _out.print(f"Cohort: {result.manifest}" + (" (SYNTHETIC DATA)" if result.synthetic else ""))
-    _out.print(f"Report ({result.renderer}): {result.report}")
+    _print_reports(result.renderer, result.reports)
 
 
 @main.command("validate")
@@ -377,10 +400,11 @@ def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int, ren
               help="Run folder; replaced only when the run succeeds.")
 @click.option("--note", default=None, help="A sentence the report states about the data (e.g. 'outcomes are made up').")
 @click.option("--renderer", type=click.Choice(["auto", "quarto", "fallback"]), default="auto", show_default=True,
-              help="auto: Quarto when `quarto` is on PATH, else the fallback (one self-contained HTML file).")
+              help="auto: Quarto when `quarto` is on PATH, else the fallback (pandoc and Typst from their wheels).")
+@_format_option
 @_model_options
-def validate(models: Path, manifest: Path, out: Path, note: str | None, renderer: str, mask_label: int | None,
-             cache_dir: Path | None, n_jobs: int, device: str | None) -> None:
+def validate(models: Path, manifest: Path, out: Path, note: str | None, renderer: str, formats: tuple[str, ...],
+             mask_label: int | None, cache_dir: Path | None, n_jobs: int, device: str | None) -> None:
     """Validate the frozen models on a new cohort, without retraining.
 
     Checks the bundle's sha256 hashes and the cohort (every problem at once; nothing is
@@ -398,14 +422,14 @@ def validate(models: Path, manifest: Path, out: Path, note: str | None, renderer
     _check_out(out, manifest.parent, bundle=models)
     try:
         result = run_validation(models, manifest, out, mask_label=mask_label, n_jobs=n_jobs, console=_err,
-                                cache_dir=cache_dir, renderer=renderer, note=note, device=device)
+                                cache_dir=cache_dir, renderer=renderer, note=note, device=device, formats=formats)
     except CohortError as exc:
         _exit_with(exc)
     except (BundleError, ValueError, NotebookError, RenderError) as exc:
         raise click.ClickException(str(exc)) from None
     _print_summary(result.cohort)
     _out.print(f"Done: {', '.join(result.stages_done)}. Run folder: {result.out}")
-    _out.print(f"Report ({result.renderer}): {result.report}")
+    _print_reports(result.renderer, result.reports)
 
 
 if __name__ == "__main__":  # pragma: no cover

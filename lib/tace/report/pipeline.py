@@ -18,6 +18,7 @@ from ..io import atomic_directory, atomic_write_text, csv_text
 from ..models import score_cohort, train_models
 from ..profiles import RUN_PROFILE, Profile, write_profile
 from .notebooks import NOTEBOOKS
+from .render import FORMATS
 from .stages import OUTCOME_COLUMNS, publish, read_auc_table, run_environment, run_notebooks
 
 __all__ = ["RunResult", "run_report"]
@@ -35,11 +36,12 @@ class RunResult:
     discrimination: pd.DataFrame  # notebook 05's AUCs (DeLong), as the report shows them
     report: Path
     renderer: str
+    reports: tuple[tuple[str, Path], ...] = ()
 
 
 def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_jobs: int = -1,
                console: Console | None = None, cache_dir: Path | None = None,
-               renderer: str = "auto") -> RunResult:
+               renderer: str = "auto", formats: tuple[str, ...] = FORMATS) -> RunResult:
     """Run every stage that exists, into ``out`` (replaced only once the run succeeds).
 
     Parameters
@@ -59,6 +61,8 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
         Radiomics cache (default: :func:`tace.features.default_cache_dir`).
     renderer
         ``auto`` (Quarto when on PATH, else the fallback), ``quarto`` or ``fallback``.
+    formats
+        The article's formats: ``html``, ``pdf``, ``docx`` (default all three).
     """
     console = console or Console(stderr=True)
     done = []
@@ -103,7 +107,8 @@ def run_report(profile: Profile, out: Path, *, cohort: Path | None = None, n_job
             "stages_done": done,
         }
         console.rule(f"[bold]{len(NOTEBOOKS) + 5}. The article (TRIPOD+AI report)")
-        rendered = publish(tmp, record, renderer, synthetic=cohort is None)
+        rendered = publish(tmp, record, renderer, formats, synthetic=cohort is None)
     final_manifest = out / "cohort" / "manifest.csv" if cohort is None else Path(cohort)
     return RunResult(Path(out), final_manifest, cohort is None, checked, tuple(record["stages_done"]), auc,
-                     Path(out) / record["report"], rendered.renderer)
+                     Path(out) / record["report"], rendered.renderer,
+                     tuple((fmt, Path(out) / path.relative_to(tmp)) for fmt, path in rendered.outputs))

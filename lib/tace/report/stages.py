@@ -16,7 +16,7 @@ from ..io import atomic_write_text
 from .article import write_article
 from .notebooks import run_notebook
 from .provenance import git_commit
-from .render import Rendered, render_report
+from .render import FORMATS, Rendered, render_report
 
 __all__ = ["OUTCOME_COLUMNS", "publish", "read_auc_table", "run_environment", "run_notebooks"]
 
@@ -43,13 +43,14 @@ def run_environment() -> dict:
             "platform": platform.platform(), "packages": package_versions()}
 
 
-def publish(run_dir: Path, record: dict, renderer: str, **article) -> Rendered:
-    """Write the article (``write_article``'s keyword arguments), render it, and write
-    ``run.json`` with the report's path and renderer added to ``record``."""
+def publish(run_dir: Path, record: dict, renderer: str, formats: tuple[str, ...] = FORMATS, **article) -> Rendered:
+    """Write the article (``write_article``'s keyword arguments), render it in ``formats``,
+    and write ``run.json`` with the reports' paths and the renderer added to ``record``."""
     write_article(run_dir, record, **article)
-    rendered = render_report(run_dir, renderer)
-    record["stages_done"].append(f"article rendered ({rendered.renderer})")
+    rendered = render_report(run_dir, renderer, formats)
+    record["stages_done"].append(f"article rendered ({rendered.renderer}: {', '.join(f for f, _ in rendered.outputs)})")
     record["report"] = str(rendered.path.relative_to(run_dir))
+    record["reports"] = {fmt: str(path.relative_to(run_dir)) for fmt, path in rendered.outputs}
     record["renderer"] = rendered.renderer
     atomic_write_text(run_dir / "run.json", json.dumps(record, indent=2) + "\n")
     return rendered

@@ -23,6 +23,7 @@ from ..cohort import Cohort, load_cohort, print_warnings
 from ..io import atomic_directory, atomic_write_text, check_out_folder, csv_text, sha256_file
 from ..models import read_bundle, score_cohort
 from ..profiles import RUN_PROFILE, write_profile
+from .render import FORMATS
 from .stages import OUTCOME_COLUMNS, publish, run_environment, run_notebooks
 
 __all__ = ["VALIDATION_NOTEBOOKS", "ValidationResult", "run_validation"]
@@ -41,6 +42,7 @@ class ValidationResult:
     report: Path
     renderer: str
     stages_done: tuple[str, ...]
+    reports: tuple[tuple[str, Path], ...] = ()
 
 
 def _as_validation(cohort_column: pd.Series) -> pd.Series:
@@ -49,7 +51,8 @@ def _as_validation(cohort_column: pd.Series) -> pd.Series:
 
 def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int | None = None, n_jobs: int = -1,
                    console: Console | None = None, cache_dir: Path | None = None, renderer: str = "auto",
-                   note: str | None = None, device: str | None = None) -> ValidationResult:
+                   note: str | None = None, device: str | None = None,
+                   formats: tuple[str, ...] = FORMATS) -> ValidationResult:
     """Validate the bundle in ``models`` on the cohort of ``manifest`` into ``out``.
 
     Parameters
@@ -62,6 +65,8 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
         The run folder (replaced only when the run succeeds).
     note
         A sentence the report states about the data (e.g. that the outcomes are made up).
+    formats
+        The article's formats: ``html``, ``pdf``, ``docx`` (default all three).
     """
     console = console or Console(stderr=True)
     done: list[str] = []
@@ -106,7 +111,8 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
             "stages_done": done,
         }
         console.rule(f"[bold]{len(VALIDATION_NOTEBOOKS) + 4}. The validation article (TRIPOD+AI)")
-        rendered = publish(tmp, record, renderer, synthetic=False, article="validation.qmd",
+        rendered = publish(tmp, record, renderer, formats, synthetic=False, article="validation.qmd",
                            notebooks=VALIDATION_NOTEBOOKS, note=note)
     return ValidationResult(Path(out), checked, len(scores), Path(out) / record["report"], rendered.renderer,
-                            tuple(record["stages_done"]))
+                            tuple(record["stages_done"]),
+                            tuple((fmt, Path(out) / path.relative_to(tmp)) for fmt, path in rendered.outputs))
