@@ -92,3 +92,49 @@ def test_provenance_refuses_ids_that_are_not_labels(tmp_path):
         prov.save_figure(Figure(), "ROC test", cell="x", data=pd.DataFrame(), caption="", alt="")
     with pytest.raises(ValueError, match="must look like 'tab-name-part'"):
         prov.save_table(pd.DataFrame(), "fig-auc", cell="x", caption="")
+
+
+def test_the_legibility_check_finds_small_overlapping_and_cut_off_text():
+    from tace.plots.legibility import check_legibility
+
+    clean = Figure(figsize=(4, 3), layout="constrained")
+    ax = clean.add_subplot()
+    ax.plot([0, 1], [0, 1])
+    ax.set(xlabel="x", ylabel="y", title="a title")
+    assert check_legibility(clean).ok
+
+    wide = Figure(figsize=(14, 3))  # twice the text width: 10 pt prints at 4.8 pt
+    wide.add_subplot().set_title("shrunk", fontsize=10)
+    found = check_legibility(wide)
+    assert found.scale == pytest.approx(17 / 2.54 * 72 / (14 * 72))
+    assert "'shrunk' 4.8 pt" in found.small and "'0.0' 4.8 pt" in found.small  # title and tick labels
+
+    crowded = Figure(figsize=(4, 3))
+    ax = crowded.add_subplot()
+    ax.text(0.5, 0.5, "first label", fontsize=9)
+    ax.text(0.52, 0.51, "second label", fontsize=9)
+    ax.text(1.3, 0.5, "cut off at the right edge", fontsize=9)
+    found = check_legibility(crowded)
+    assert found.overlaps == ("'first label' and 'second label'",)
+    assert found.outside == ("'cut off at the right edge'",) and not found.ok
+
+
+def test_the_calibration_grid_gives_each_model_a_panel_and_histogram_and_one_legend(binary):
+    from tace.plots import plot_calibration_grid
+    from tace.plots.legibility import check_legibility
+
+    y, p = binary["y"].to_numpy().astype(bool), binary["p"].to_numpy()
+    probs = {"clinical": p, "radiomics": p ** 1.3, "dcnn": np.sqrt(p), "dlr": p}
+    results = {m: calibration(y, q, fitted_on_cohort=False) for m, q in probs.items()}
+    results["dlr"] = "every patient has the same score"
+    fig = plot_calibration_grid(results, probs, y, title="test cohort")
+    assert len(fig.axes) == 8  # a curve and a histogram per model
+    curves, hists = fig.axes[0::2], fig.axes[1::2]
+    assert [a.get_title(loc="left") for a in curves] == list(probs)
+    # the histogram counts every patient of its model once (stacked by outcome)
+    for h in hists:
+        assert sum(patch.get_height() for patch in h.patches) == len(y)
+    np.testing.assert_allclose(curves[0].lines[1].get_ydata(), results["clinical"].curve["observed"])
+    assert "not computed" in " ".join(t.get_text() for t in curves[3].texts)
+    assert len(fig.legends) == 1 and all(a.get_legend() is None for a in fig.axes)
+    assert check_legibility(fig).ok, check_legibility(fig)

@@ -118,6 +118,18 @@ def test_html_holds_every_figure_as_an_inline_image_with_caption_alt_and_synthet
     assert "SYNTHETIC DATA" in page.title.get_text() and "SYNTHETIC DATA" in page.h1.get_text()
 
 
+def test_every_figure_is_legible_at_the_width_the_article_prints_it(report_run):
+    """Each figure, as its notebook drew it on the twin, checked when it was saved
+    (tace.plots.legibility): no text under 7 pt at 17 cm, no two texts overlapping, none cut off."""
+    out, _, _ = report_run
+    problems = {}
+    for fig_id in produced(out, FIGURES):
+        found = json.loads((out / "figures" / f"{fig_id}.json").read_text())["legibility"]
+        if not found["ok"]:
+            problems[fig_id] = {k: found[k] for k in ("min_font_pt", "small", "overlaps", "outside") if found[k]}
+    assert not problems, json.dumps(problems, indent=1)
+
+
 def test_every_figure_and_table_has_its_files_and_a_sidecar_whose_hashes_match(report_run):
     out, _, _ = report_run
     commit = json.loads((out / "run.json").read_text())["git_commit"]

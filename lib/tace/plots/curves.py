@@ -19,7 +19,11 @@ if TYPE_CHECKING:
     from ..stats import CalibrationResult
     from ..stats.proportional_hazards import ProportionalHazardsTest
 
-__all__ = ["plot_calibration", "plot_decision_curve", "plot_km", "plot_roc", "plot_schoenfeld"]
+__all__ = ["plot_calibration", "plot_calibration_grid", "plot_decision_curve", "plot_km", "plot_roc",
+           "plot_schoenfeld"]
+
+#: Colours of the outcome classes in the risk histograms (non-response is the event).
+_OUTCOME_COLOURS = {"non-response": "#c0392b", "response": "#7f8c8d"}
 
 
 def _axes(ax: Axes | None, size=(4.5, 4.5)) -> Axes:
@@ -60,6 +64,65 @@ def plot_calibration(result: CalibrationResult, *, ax: Axes | None = None, label
     if title:
         ax.set_title(title, fontsize=9)
     return ax
+
+
+def plot_calibration_grid(results: dict[str, CalibrationResult | str], probs: dict[str, np.ndarray],
+                          outcome: np.ndarray, *, fig: Figure | None = None, title: str | None = None,
+                          event: str = "non-response", non_event: str = "response") -> Figure:
+    """Calibration of several models, one panel each in two columns: the smoothed calibration
+    curve with its 95% band against the ideal diagonal, CITL, slope and ICI written in the
+    panel, and under it a histogram of the predicted risks stacked by outcome (seaborn); one
+    legend for the figure.
+
+    ``results`` maps a model to its :func:`tace.stats.calibration` result, or to the reason
+    it could not be computed (the panel then says so); ``probs`` the model's predicted
+    probabilities; ``outcome`` is True for the event. Made to be printed at 17 cm.
+    """
+    import seaborn as sns
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    models = list(results)
+    rows = -(-len(models) // 2)
+    fig = fig if fig is not None else Figure(figsize=(6.7, 3.3 * rows + 0.5), layout="constrained")
+    grid = fig.add_gridspec(2 * rows, 2, height_ratios=[4, 1] * rows)
+    y = np.asarray(outcome, dtype=bool)
+    bins = np.linspace(0, 1, 21)
+    palette = {event: _OUTCOME_COLOURS["non-response"], non_event: _OUTCOME_COLOURS["response"]}
+    for k, model in enumerate(models):
+        r, c = divmod(k, 2)
+        ax = fig.add_subplot(grid[2 * r, c])
+        hax = fig.add_subplot(grid[2 * r + 1, c], sharex=ax)
+        res = results[model]
+        ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
+        if isinstance(res, str):
+            ax.text(0.5, 0.5, f"not computed:\n{res}", ha="center", va="center", fontsize=7.5, wrap=True,
+                    transform=ax.transAxes)
+        else:
+            curve = res.curve
+            ax.fill_between(curve["predicted"], curve["ci_low"], curve["ci_high"], alpha=0.2, lw=0, color="#1f5f8b")
+            ax.plot(curve["predicted"], curve["observed"], lw=1.8, color="#1f5f8b")
+            ax.text(0.97, 0.04, f"CITL {res.citl.estimate:.2f}\nslope {res.slope.estimate:.2f}\nICI {res.ici:.3f}",
+                    ha="right", va="bottom", fontsize=7.5, transform=ax.transAxes, linespacing=1.3)
+        ax.set(xlim=(0, 1), ylim=(0, 1), ylabel="Observed proportion")
+        ax.set_title(model, fontsize=9, loc="left")
+        ax.tick_params(labelbottom=False, labelsize=7.5)
+        ax.yaxis.label.set_size(8)
+        frame = pd.DataFrame({"p": np.asarray(probs[model], dtype=float),
+                              "outcome": np.where(y, event, non_event)})
+        sns.histplot(data=frame, x="p", hue="outcome", hue_order=[non_event, event], palette=palette, bins=bins,
+                     multiple="stack", ax=hax, legend=False, linewidth=0.3, edgecolor="white")
+        hax.set_xlabel("Predicted probability", fontsize=8)
+        hax.set_ylabel("n", fontsize=8)
+        hax.tick_params(labelsize=7.5)
+        hax.locator_params(axis="y", nbins=2)
+    handles = [Line2D([], [], color="0.6", lw=1, ls="--", label="ideal"),
+               Line2D([], [], color="#1f5f8b", lw=1.8, label="smoothed calibration (loess), 95% band"),
+               Patch(color=palette[event], label=event), Patch(color=palette[non_event], label=non_event)]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=7.5, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=9.5)
+    return fig
 
 
 def plot_decision_curve(curves: dict[str, pd.DataFrame], *, ax: Axes | None = None,

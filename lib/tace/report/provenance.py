@@ -102,8 +102,15 @@ class Provenance:
 
     def save_figure(self, fig: Figure, fig_id: str, *, cell: str, data: pd.DataFrame, caption: str,
                     alt: str) -> Path:
-        """Write the figure as PNG and SVG, its data as CSV, and its sidecar; return the PNG."""
+        """Write the figure as PNG and SVG, its data as CSV, and its sidecar; return the PNG.
+
+        The sidecar also records the figure's legibility at the article's printed width
+        (:func:`tace.plots.legibility.check_legibility`): smallest font, overlapping texts,
+        texts cut off."""
+        from ..plots.legibility import check_legibility
+
         self._check(fig_id, "figure")
+        legibility = check_legibility(fig)
         self.folder.mkdir(parents=True, exist_ok=True)
         png, svg = io.BytesIO(), io.BytesIO()
         fig.savefig(png, format="png", dpi=150, metadata={"Software": None})
@@ -116,6 +123,7 @@ class Provenance:
         atomic_write_bytes(self.folder / files[1], svg.getvalue())
         atomic_write_text(self.folder / files[2], csv_text(data, float_format="%.6g"))
         sidecar = self._sidecar(fig_id, "figure", cell, caption, alt, files)
+        sidecar["legibility"] = legibility.to_dict()
         atomic_write_text(self.folder / files[3], json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
         return self.folder / files[0]
 

@@ -1,0 +1,52 @@
+"""The report's composite figures, each made by one call from a notebook cell.
+
+A notebook cell that shows a figure should hold one call into the library (as
+scikit-learn's ``RocCurveDisplay.from_predictions``), so that the code drawing the report's
+figure is the code the tests run. Each builder here takes the merged scores-and-outcomes
+table of a run, computes what the figure shows with :mod:`tace.stats`, draws it with
+:mod:`tace.plots`, and returns the figure with the data it drew (saved beside it as CSV).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..plots.curves import plot_calibration_grid
+from ..stats import calibration
+
+__all__ = ["PROBABILITY_FLOOR", "calibration_figure"]
+
+#: Probabilities of exactly 0 or 1 have no logit: they are moved this far inside (0, 1).
+PROBABILITY_FLOOR = 1e-6
+
+
+def calibration_figure(data: pd.DataFrame, cohort: str, models: list[str], *, source: str,
+                       outcome: str = "nonresponse") -> tuple[Figure, pd.DataFrame]:
+    """Calibration of ``models`` in one cohort of ``data`` (columns ``cohort``, ``outcome``
+    and one score column per model): a 2 x 2 grid, one model a panel with its risk histogram
+    (:func:`tace.plots.plot_calibration_grid`). Patients without the outcome are left out.
+    Hosmer-Lemeshow on g df: no model was fitted on a test or external cohort.
+
+    Returns the figure and the drawn curves (``model``, ``predicted``, ``observed``,
+    ``ci_low``, ``ci_high``).
+    """
+    part = data[(data["cohort"] == cohort) & data[outcome].notna()]
+    if part.empty:
+        raise ValueError(f"no {cohort} patient has the outcome {outcome!r}")
+    y = part[outcome].astype(bool).to_numpy()
+    results: dict = {}
+    probs = {}
+    for m in models:
+        p = part[m].clip(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR).to_numpy(dtype=float)
+        probs[m] = p
+        try:
+            results[m] = calibration(y, p, fitted_on_cohort=False)
+        except ValueError as exc:  # e.g. a model that gives everyone the same score: said in its panel
+            results[m] = str(exc)
+    n_events = int(y.sum())
+    fig = plot_calibration_grid(results, probs, y,
+                                title=f"{cohort} cohort (n = {len(y)}, {n_events} non-responders) - {source}")
+    drawn = [r.curve.assign(model=m) for m, r in results.items() if not isinstance(r, str)]
+    table = pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame(columns=["model"])
+    return fig, table[["model", *[c for c in table.columns if c != "model"]]]
