@@ -84,7 +84,7 @@ def plot_calibration_grid(results: dict[str, CalibrationResult | str], probs: di
 
     models = list(results)
     rows = -(-len(models) // 2)
-    fig = fig if fig is not None else Figure(figsize=(6.7, 3.3 * rows + 0.5), layout="constrained")
+    fig = fig if fig is not None else Figure(figsize=(6.6, 3.3 * rows + 0.5), layout="constrained")
     grid = fig.add_gridspec(2 * rows, 2, height_ratios=[4, 1] * rows)
     y = np.asarray(outcome, dtype=bool)
     bins = np.linspace(0, 1, 21)
@@ -202,7 +202,7 @@ def plot_schoenfeld(ph: ProportionalHazardsTest, covariate: str, *, ax: Axes | N
     ax.axhline(ph.coef[covariate], ls="--", lw=1, color="0.3", label="Cox coefficient")
     p_value = ph.table.set_index("covariate").loc[covariate, "p"]
     ax.set(xlabel=xlabel, ylabel="beta(t)")
-    ax.set_title(title or f"{label or covariate}: PH test p = {p_value:.2g}", fontsize=8.5)
+    ax.set_title(title or f"{label or covariate}\nPH test p = {p_value:.2g}", fontsize=8.5)
     if legend:
         ax.legend(fontsize=7, frameon=False)
     return ax

@@ -71,7 +71,7 @@ def _visible_texts(fig: Figure) -> list[Text]:
         for axis in (ax.xaxis, ax.yaxis):
             for tick in axis.get_major_ticks() + axis.get_minor_ticks():
                 tick_labels.update((id(tick.label1), id(tick.label2)))
-            if ax.get_visible() and ax.axison:
+            if ax.get_visible() and ax.axison and axis.get_visible():
                 for tick in axis._update_ticks():  # the ticks this draw shows (matplotlib's own filter)
                     drawn.update((id(tick.label1), id(tick.label2)))
     texts = []
@@ -81,8 +81,9 @@ def _visible_texts(fig: Figure) -> list[Text]:
         if id(t) in tick_labels and id(t) not in drawn:
             continue
         parent = t.axes
-        if parent is not None and (not parent.get_visible()
-                                   or (not parent.axison and t in (parent.xaxis.label, parent.yaxis.label))):
+        if parent is not None and (not parent.get_visible() or any(
+                t is axis.label and not (parent.axison and axis.get_visible())
+                for axis in (parent.xaxis, parent.yaxis))):
             continue
         texts.append(t)
     return texts

@@ -22,7 +22,7 @@ def plot_truth_recovery(table: pd.DataFrame, *, ax: Axes | None = None, models: 
     dotted and dashed ones: a model to the right of the solid line did better than the truth,
     which only chance allows.
     """
-    ax = _axes(ax, size=(4.0, 3.0))
+    ax = _axes(ax, size=(6.6, 2.2))
     models = list(models) if models is not None else list(table["model"])
     rows = table.set_index("model").loc[models]
     ypos = np.arange(len(models))[::-1]
@@ -39,9 +39,9 @@ def plot_truth_recovery(table: pd.DataFrame, *, ax: Axes | None = None, models: 
     ax.set_xlim(0.3, 1.02)
     ax.set_ylim(-0.7, len(models) - 0.3)
     ax.set_xlabel("AUC", fontsize=8)
-    ax.tick_params(axis="x", labelsize=7)
-    # below the axes: inside, it would hide the points it explains
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6.5, frameon=False, ncol=1)
+    ax.tick_params(axis="x", labelsize=7.5)
+    # beside the axes: inside, it would hide the points it explains
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False, ncol=1)
     if title:
         ax.set_title(title, fontsize=9)
     return ax
@@ -61,7 +61,7 @@ def plot_truth_scatter(x, y, groups, *, ax: Axes | None = None, xlabel: str = ""
         ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal")
     ax.set_xlabel(xlabel, fontsize=8)
     ax.set_ylabel(ylabel, fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=7.5)
     ax.legend(loc="upper left", fontsize=7, frameon=False)
     if title:
         ax.set_title(title, fontsize=9)
