@@ -9,7 +9,9 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PROFILE ?= default
 COHORT ?=
 
-.PHONY: install report test test-fast lint bench clean help
+RUN    ?= reports/$(PROFILE)
+
+.PHONY: install report test test-fast lint bench lab clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,6 +48,10 @@ bench: $(STAMP)  ## print the benchmarks' figures (record them in benchmarks/RES
 	$(BIN)/python benchmarks/bench_radiomics.py
 	$(BIN)/python benchmarks/bench_dcnn.py
 	$(BIN)/python benchmarks/bench_hostile.py
+
+lab: $(STAMP)  ## open a run's executed notebooks in JupyterLab (RUN=reports/default) to rerun any cell
+	@test -d "$(RUN)/analysis" || { echo "$(RUN) holds no executed notebooks: run make report (or tace validate) first"; exit 1; }
+	$(BIN)/jupyter lab --notebook-dir="$(RUN)" "$(RUN)/analysis"
 
 clean:  ## remove .venv and generated reports
 	rm -rf $(VENV) reports/*/

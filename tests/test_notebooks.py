@@ -35,3 +35,24 @@ def test_a_failing_notebook_names_itself_the_cell_and_the_error(tmp_path):
     message = r"notebook broken\.ipynb failed in cell \d+ .*ZeroDivisionError: division by zero"
     with pytest.raises(NotebookError, match=message):
         run_notebook("broken.ipynb", run, "smoke", source_dir=tmp_path)
+
+
+def test_an_executed_notebook_reruns_from_its_own_folder_as_jupyterlab_runs_it(report_run, tmp_path):
+    """`make lab` opens run/analysis/*.ipynb in JupyterLab, whose kernel starts in the
+    notebook's folder: the executed copy carries run_dir = ".." and reruns there unchanged,
+    reading the run's files and writing the same figure data."""
+    import shutil
+
+    from nbclient import NotebookClient
+
+    out, _, _ = report_run
+    run = tmp_path / "run"
+    shutil.copytree(out, run, ignore=shutil.ignore_patterns("report.*"))
+    before = (run / "figures" / "fig-roc-test.csv").read_bytes()
+    (run / "figures" / "fig-roc-test.csv").unlink()
+    executed = nbformat.read(run / "analysis" / "05_discrimination.ipynb", as_version=4)
+    injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert 'run_dir = ".."' in injected.source
+    NotebookClient(executed, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(run / "analysis")}}).execute()
+    assert (run / "figures" / "fig-roc-test.csv").read_bytes() == before

@@ -39,8 +39,11 @@ def run_notebook(name: str, run_dir: Path, profile: str, *, kernel: str = "pytho
     try:
         # the kernel's log level: ipykernel warns on every start that its local TCP channel is
         # unencrypted, which is noise on the user's terminal; its errors still show
-        pm.execute_notebook(str(source), str(out), parameters={"run_dir": ".", "profile": profile},
-                            kernel_name=kernel, progress_bar=False, cwd=str(run_dir),
+        # run where the executed copy lies (run/analysis), with the run folder as "..": so a
+        # reviewer who opens the copy in JupyterLab (`make lab`), whose kernel starts in the
+        # notebook's folder, reruns any cell against the same files
+        pm.execute_notebook(str(source), str(out), parameters={"run_dir": "..", "profile": profile},
+                            kernel_name=kernel, progress_bar=False, cwd=str(out.parent),
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except PapermillExecutionError as exc:
         raise NotebookError(f"notebook {name} failed in cell {exc.cell_index} (execution count "
