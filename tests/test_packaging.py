@@ -6,6 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tace.cohort import COLUMNS
@@ -61,3 +62,43 @@ def test_quarto_project_is_a_manuscript_whose_article_exists():
     assert config["project"]["type"] == "manuscript"
     assert (REPO / config["manuscript"]["article"]).is_file()
     assert config["execute"]["enabled"] is False  # papermill executes, Quarto renders
+
+
+#: What Quarto's manuscript project accepts under ``manuscript:`` (quarto-cli,
+#: src/project/types/manuscript/manuscript-types.ts, ``ManuscriptConfig``).
+QUARTO_MANUSCRIPT_KEYS = {"article", "notebooks", "resources", "environment", "manuscript-url", "meca-bundle"}
+
+
+@pytest.mark.parametrize(("article", "notebooks"), [("index.qmd", "NOTEBOOKS"), ("validation.qmd", "VALIDATION")])
+def test_each_article_is_a_valid_quarto_manuscript_source(article, notebooks):
+    """What Quarto would check and cannot here: every embed names a notebook the project
+    lists and a cell of it with that label; every figure cell has fig-cap and fig-alt; every
+    cross-reference names a section or figure of the article; _quarto.yml uses only keys of
+    Quarto's manuscript schema and renders html, typst (PDF) and docx."""
+    import nbformat
+
+    from tace.report.notebooks import ANALYSIS_DIR, NOTEBOOKS
+    from tace.report.validation import VALIDATION_NOTEBOOKS
+
+    listed = NOTEBOOKS if notebooks == "NOTEBOOKS" else VALIDATION_NOTEBOOKS
+    text = (REPO / article).read_text(encoding="utf-8")
+    embeds = re.findall(r"\{\{<\s*embed\s+analysis/([^#\s]+)#([a-z0-9-]+)\s*>\}\}", text)
+    assert len(embeds) >= 20
+    cells = {}
+    for notebook, label in embeds:
+        assert notebook in listed, f"{article} embeds {notebook}, which the project does not run"
+        if notebook not in cells:
+            nb = nbformat.read(ANALYSIS_DIR / notebook, as_version=4)
+            cells[notebook] = {c.source.split("\n", 1)[0][len("#| label: "):]: c.source for c in nb.cells
+                               if c.cell_type == "code" and c.source.startswith("#| label: ")}
+        assert label in cells[notebook], f"{article}: {notebook} has no cell labelled {label}"
+        if label.startswith("fig-"):
+            assert "#| fig-cap: " in cells[notebook][label] and "#| fig-alt: " in cells[notebook][label], label
+    sections = set(re.findall(r"\{#(sec-[a-z0-9-]+)\}", text)) | {"sec-title", "sec-abstract"}
+    figures = {label for _, label in embeds if label.startswith("fig-")}
+    for ref in re.findall(r"@((?:sec|fig)-[a-z0-9-]+)", text):
+        assert ref in sections | figures, f"{article} refers to @{ref}, which it does not hold"
+    quarto = yaml.safe_load((REPO / "_quarto.yml").read_text())
+    assert set(quarto["manuscript"]) <= QUARTO_MANUSCRIPT_KEYS
+    assert quarto["project"] == {"type": "manuscript", "output-dir": "_manuscript"}
+    assert set(quarto["format"]) == {"html", "typst", "docx"} and quarto["execute"] == {"enabled": False}
