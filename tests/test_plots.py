@@ -138,3 +138,26 @@ def test_the_calibration_grid_gives_each_model_a_panel_and_histogram_and_one_leg
     assert "not computed" in " ".join(t.get_text() for t in curves[3].texts)
     assert len(fig.legends) == 1 and all(a.get_legend() is None for a in fig.axes)
     assert check_legibility(fig).ok, check_legibility(fig)
+
+
+def test_score_distributions_draw_each_patient_once_per_model_by_cohort_and_outcome():
+    from matplotlib.collections import PathCollection
+
+    from tace.plots import plot_score_distributions
+    from tace.plots.legibility import check_legibility
+
+    rng = np.random.default_rng(3)
+    n = 90
+    event = rng.random(n) < 0.4
+    frame = pd.DataFrame({"cohort": np.repeat(["train", "test", "external"], 30), "event": event,
+                          "clinical": np.clip(0.3 + 0.3 * event + rng.normal(0, 0.1, n), 0, 1),
+                          "dlr": np.clip(0.2 + 0.5 * event + rng.normal(0, 0.1, n), 0, 1)})
+    fig = plot_score_distributions(frame, ["clinical", "dlr"], title="t")
+    panels = [a for a in fig.axes if a.axison]
+    assert [a.get_title(loc="left") for a in panels] == ["clinical", "dlr"]
+    for ax, model in zip(panels, ["clinical", "dlr"], strict=True):
+        # the strip points are PathCollections (the violins are PolyCollections)
+        points = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections if isinstance(c, PathCollection)])
+        np.testing.assert_allclose(np.sort(points), np.sort(frame[model].to_numpy()))
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["train", "test", "external"]
+    assert len(fig.legends) == 1 and check_legibility(fig).ok

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..stats.proportional_hazards import ProportionalHazardsTest
 
 __all__ = ["plot_calibration", "plot_calibration_grid", "plot_decision_curve", "plot_km", "plot_roc",
-           "plot_schoenfeld"]
+           "plot_schoenfeld", "plot_score_distributions"]
 
 #: Colours of the outcome classes in the risk histograms (non-response is the event).
 _OUTCOME_COLOURS = {"non-response": "#c0392b", "response": "#7f8c8d"}
@@ -206,3 +206,45 @@ def plot_schoenfeld(ph: ProportionalHazardsTest, covariate: str, *, ax: Axes | N
     if legend:
         ax.legend(fontsize=7, frameon=False)
     return ax
+
+
+def plot_score_distributions(frame: pd.DataFrame, models: list[str], *, fig: Figure | None = None,
+                             cohorts: list[str] | None = None, title: str | None = None,
+                             event: str = "non-response", non_event: str = "response") -> Figure:
+    """Each model's predicted probabilities by cohort and outcome, one panel a model (two
+    columns): half-violins of the two outcomes side by side (seaborn, quartiles inside, cut
+    at the data) with the patients as points over them; one legend for the figure.
+
+    ``frame`` has a ``cohort`` column, a boolean ``event`` column (True: the event) and one
+    column of probabilities per model. A model that separates the outcomes shows the red
+    half higher than the grey one in every cohort.
+    """
+    import seaborn as sns
+    from matplotlib.patches import Patch
+
+    cohorts = cohorts or list(dict.fromkeys(frame["cohort"]))
+    rows = -(-len(models) // 2)
+    fig = fig if fig is not None else Figure(figsize=(6.6, 2.6 * rows + 0.5), layout="constrained")
+    axes = fig.subplots(rows, 2, squeeze=False, sharey=True).ravel()
+    long = frame.assign(outcome=np.where(frame["event"].astype(bool), event, non_event))
+    palette = {event: _OUTCOME_COLOURS["non-response"], non_event: _OUTCOME_COLOURS["response"]}
+    order, hue_order = cohorts, [non_event, event]
+    for ax, model in zip(axes, models, strict=False):
+        sns.violinplot(data=long, x="cohort", y=model, hue="outcome", order=order, hue_order=hue_order,
+                       palette=palette, split=True, inner="quart", cut=0, density_norm="width", linewidth=0.7,
+                       ax=ax, legend=False, saturation=0.9)
+        for violin in ax.collections:
+            violin.set_alpha(0.45)
+        sns.stripplot(data=long, x="cohort", y=model, hue="outcome", order=order, hue_order=hue_order,
+                      palette=palette, dodge=True, size=2.5, jitter=0.12, alpha=0.85, ax=ax, legend=False)
+        ax.set_title(model, fontsize=9, loc="left")
+        ax.set(xlabel="", ylabel="Predicted probability", ylim=(0, 1))
+        ax.tick_params(labelsize=7.5)
+        ax.yaxis.label.set_size(8)
+    for ax in axes[len(models):]:
+        ax.set_axis_off()
+    handles = [Patch(color=palette[event], label=event), Patch(color=palette[non_event], label=non_event)]
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=7.5, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=9.5)
+    return fig

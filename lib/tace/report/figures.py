@@ -12,10 +12,10 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..plots.curves import plot_calibration_grid
+from ..plots.curves import plot_calibration_grid, plot_score_distributions
 from ..stats import calibration
 
-__all__ = ["PROBABILITY_FLOOR", "calibration_figure"]
+__all__ = ["PROBABILITY_FLOOR", "calibration_figure", "score_distribution_figure"]
 
 #: Probabilities of exactly 0 or 1 have no logit: they are moved this far inside (0, 1).
 PROBABILITY_FLOOR = 1e-6
@@ -50,3 +50,27 @@ def calibration_figure(data: pd.DataFrame, cohort: str, models: list[str], *, so
     drawn = [r.curve.assign(model=m) for m, r in results.items() if not isinstance(r, str)]
     table = pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame(columns=["model"])
     return fig, table[["model", *[c for c in table.columns if c != "model"]]]
+
+
+def score_distribution_figure(data: pd.DataFrame, models: list[str], *, source: str, cohorts: list[str] | None = None,
+                              outcome: str = "nonresponse") -> tuple[Figure, pd.DataFrame]:
+    """Each model's predicted probabilities by cohort and outcome
+    (:func:`tace.plots.plot_score_distributions`), patients with a known outcome only.
+
+    ``cohorts`` default: train, test and external in that order, then any other cohort
+    that has patients with the outcome. Returns the figure and the data it drew (``cohort``,
+    ``event`` and one column per model).
+    """
+    known = data[data[outcome].notna()]
+    present = list(dict.fromkeys(known["cohort"]))
+    if cohorts is None:
+        cohorts = [c for c in ("train", "test", "external") if c in present] + \
+            [c for c in present if c not in ("train", "test", "external")]
+    cohorts = [c for c in cohorts if c in present]
+    if not cohorts:
+        raise ValueError(f"no patient has the outcome {outcome!r}")
+    frame = known[known["cohort"].isin(cohorts)][["cohort", outcome, *models]].rename(columns={outcome: "event"})
+    frame = frame.assign(event=frame["event"].astype(bool)).reset_index(drop=True)
+    fig = plot_score_distributions(frame, models, cohorts=cohorts,
+                                   title=f"Predicted probability by outcome - {source}")
+    return fig, frame
