@@ -133,14 +133,46 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def report_run(tmp_path_factory):
-    """`tace report --profile smoke` on the digital twin, once per session (the paper report
-    in all three formats): (run folder, the finished process, the temporary root)."""
-    from tests.test_cli import tace
+def installed_tace(tmp_path_factory) -> Path:
+    """tace built as a wheel and installed into a fresh virtual environment, not editable:
+    the wheel from this checkout (``pip wheel --no-deps``), a new venv whose only link to
+    this one is a ``.pth`` line naming its site-packages (the dependencies: PyTorch and the
+    rest are not installed twice), ``pip install --no-deps`` of the wheel. Returns the venv's
+    ``tace`` executable; its package data (notebooks, profiles, article sources) come from
+    the wheel through importlib.resources."""
+    import subprocess
+    import sys
+    import sysconfig
+
+    root = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(root / "dist"), str(REPO)], check=True, capture_output=True, timeout=600)
+    (wheel,) = (root / "dist").glob("tace-*.whl")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    # the dependencies of this environment, but not its editable tace (a .pth line adds the
+    # folder; the folder's own .pth files, the editable finder among them, are not run)
+    Path(purelib, "tace-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
+                    str(wheel)], check=True, capture_output=True, timeout=600)
+    return venv / "bin" / "tace"
+
+
+@pytest.fixture(scope="session")
+def report_run(tmp_path_factory, installed_tace):
+    """`tace report --profile smoke` on the digital twin, once per session, by tace installed
+    from its wheel (the paper report in all three formats): (run folder, the finished
+    process, the temporary root)."""
+    import subprocess
 
     root = tmp_path_factory.mktemp("report")
     out = root / "run"
-    result = tace("report", "--profile", "smoke", "--out", str(out), "--jobs", "2", "--renderer", "fallback",
-                  cache=root / "cache")
+    env = dict(os.environ, TACE_CACHE=str(root / "cache"))
+    result = subprocess.run([str(installed_tace), "report", "--profile", "smoke", "--out", str(out), "--jobs", "2",
+                             "--renderer", "fallback"], capture_output=True, text=True, encoding="utf-8",
+                            timeout=1800, env=env, cwd=root)
     assert result.returncode == 0, result.stderr
     return out, result, root

@@ -102,3 +102,27 @@ def test_each_article_is_a_valid_quarto_manuscript_source(article, notebooks):
     assert set(quarto["manuscript"]) <= QUARTO_MANUSCRIPT_KEYS
     assert quarto["project"] == {"type": "manuscript", "output-dir": "_manuscript"}
     assert set(quarto["format"]) == {"html", "typst", "docx"} and quarto["execute"] == {"enabled": False}
+
+
+def test_tace_installed_from_its_wheel_reads_its_sources_as_package_data_and_makes_the_report(
+        installed_tace, report_run):
+    """The session's smoke report is made by tace installed from a wheel into a fresh venv
+    (tests/conftest.py): the wheel's tace, not this checkout's, with the notebooks, profiles
+    and article sources read from the wheel's package data, and the commit it was built from."""
+    import json
+    import subprocess
+
+    python = installed_tace.with_name("python")
+    probe = subprocess.run([str(python), "-c", "import json, tace, tace.resources as r; "
+                            "print(json.dumps([tace.__file__, str(r.source_root()), r.build_info()]))"],
+                           capture_output=True, text=True, check=True)
+    module, root, info = json.loads(probe.stdout)
+    venv = installed_tace.parents[1]
+    assert Path(module).is_relative_to(venv) and Path(root).is_relative_to(venv) and Path(root).name == "_source"
+    for name in ("analysis/05_discrimination.ipynb", "analysis/params/smoke.yaml", "analysis/tripod_ai.yaml",
+                 "analysis/paper/published.csv", "index.qmd", "validation.qmd", "_quarto.yml"):
+        assert (Path(root) / name).is_file(), name
+    out, _, _ = report_run
+    record = json.loads((out / "run.json").read_text())
+    assert info["git_commit"] and record["git_commit"] == info["git_commit"]
+    assert record["reports"] == {"html": "report.html", "pdf": "report.pdf", "docx": "report.docx"}

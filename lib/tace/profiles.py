@@ -14,12 +14,14 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
+from .resources import source_root
+
 __all__ = ["PARAMS_DIR", "RUN_PROFILE", "ClinicalSettings", "DCNNSettings", "FusionSettings", "Profile",
            "ProfileError", "RadiomicsSettings", "SyntheticSpec", "available_profiles", "load_profile",
            "profile_from_dict", "read_stored_profile", "write_profile"]
 
-#: Where the named profiles live: ``analysis/params`` of the source tree the package runs from.
-PARAMS_DIR = Path(__file__).resolve().parents[2] / "analysis" / "params"
+#: Where the named profiles live: ``analysis/params`` of the source tree (or the wheel's copy).
+PARAMS_DIR = source_root() / "analysis" / "params"
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]

@@ -12,11 +12,12 @@ from pathlib import Path
 import yaml
 
 from ..io import atomic_write_text
+from ..resources import source_root
 from .context import SYNTHETIC_LABEL
 
 __all__ = ["REPO", "TRIPOD_FILE", "load_checklist", "write_article"]
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = source_root()
 TRIPOD_FILE = REPO / "analysis" / "tripod_ai.yaml"
 
 

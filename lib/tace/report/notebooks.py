@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..resources import source_root
+
 __all__ = ["ANALYSIS_DIR", "NOTEBOOKS", "NotebookError", "run_notebook"]
 
-ANALYSIS_DIR = Path(__file__).resolve().parents[3] / "analysis"
+ANALYSIS_DIR = source_root() / "analysis"
 
 #: The validation notebooks, in the order they run (08 reads the AUC table of 05).
 NOTEBOOKS: tuple[str, ...] = ("01_cohort.ipynb", "02_clinical.ipynb", "03_radiomics.ipynb", "04_deep_learning.ipynb",

@@ -42,8 +42,12 @@ def git_commit() -> str | None:
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
                                capture_output=True, text=True, timeout=10, check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
-    return (head + ("+dirty" if dirty else "")) or None
+        head, dirty = "", ""
+    if not head:  # an installed wheel: the commit it was built from
+        from ..resources import build_info
+
+        return build_info().get("git_commit")
+    return head + ("+dirty" if dirty else "")
 
 
 @dataclass(frozen=True)
