@@ -161,3 +161,25 @@ def test_score_distributions_draw_each_patient_once_per_model_by_cohort_and_outc
         np.testing.assert_allclose(np.sort(points), np.sort(frame[model].to_numpy()))
         assert [t.get_text() for t in ax.get_xticklabels()] == ["train", "test", "external"]
     assert len(fig.legends) == 1 and check_legibility(fig).ok
+
+
+def test_correlation_heatmaps_cluster_correlated_features_and_give_each_step_a_panel():
+    from tace.plots.features import cluster_order, plot_correlation_steps
+    from tace.plots.legibility import check_legibility
+
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(2, 200))
+    # two blocks of correlated features, interleaved by name
+    cols = {f"f{i}": (a if i % 2 == 0 else b) + rng.normal(0, 0.3, 200) for i in range(8)}
+    corr = pd.DataFrame(cols).corr()
+    order = cluster_order(corr)
+    blocks = [int(name[1:]) % 2 for name in order]
+    assert blocks in ([0] * 4 + [1] * 4, [1] * 4 + [0] * 4)  # each block contiguous
+    steps = {"robust": list(corr.index), "selected": ["f0", "f1"]}
+    fig = plot_correlation_steps(corr, steps, title="t")
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["robust\n(8 features)", "selected\n(2 features)"]
+    drawn = panels[1].collections[0].get_array().reshape(2, 2)
+    np.testing.assert_allclose(drawn, corr.loc[cluster_order(corr.loc[["f0", "f1"], ["f0", "f1"]]),
+                                               cluster_order(corr.loc[["f0", "f1"], ["f0", "f1"]])])
+    assert check_legibility(fig).ok

@@ -299,6 +299,8 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         pd.DataFrame({"feature": radiomics.selected, "lasso_coef": radiomics.lasso_coef}).to_csv(
             record / "radiomics_selected.csv", index=False)
         radiomics.xgb_cv.to_csv(record / "radiomics_xgboost_cv.csv", index=False)
+        _correlation_record(original, robust, radiomics).to_csv(record / "radiomics_correlation.csv",
+                                                                float_format="%.4f")
         pd.DataFrame({"epoch": history.epoch, "loss": history.loss, "lr": history.lr}).to_csv(
             record / "dcnn_history.csv", index=False)
         oof.to_csv(record / "oof_predictions.csv", index=False)
@@ -314,3 +316,15 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     console.print(f"Models developed and frozen in {seconds:.0f} s")
     return TrainResult(Path(out), Path(out) / "bundle", len(train), len(radiomics.selected), seconds,
                        {"clinical": clinical, "radiomics": radiomics, "dcnn": dcnn, "fusion": fusion})
+
+
+def _correlation_record(original: pd.DataFrame, robust: list[str], radiomics) -> pd.DataFrame:
+    """Pearson correlations of the robust features on the training patients (what the
+    redundancy filter compares; a constant feature correlates 0), each row with the last
+    selection step the feature passed: ``robust``, ``not redundant`` or ``selected``."""
+    corr = original[robust].astype(float).corr().fillna(0.0)
+    step = pd.Series("robust", index=corr.index, name="kept_through")
+    step[step.index.isin(radiomics.uncorrelated)] = "not redundant"
+    step[step.index.isin(radiomics.selected)] = "selected"
+    return pd.concat([step, corr], axis=1).rename_axis("feature")
+

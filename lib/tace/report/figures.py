@@ -13,9 +13,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..plots.curves import plot_calibration_grid, plot_score_distributions
+from ..plots.features import plot_correlation_steps
 from ..stats import calibration
 
-__all__ = ["PROBABILITY_FLOOR", "calibration_figure", "score_distribution_figure"]
+__all__ = ["PROBABILITY_FLOOR", "calibration_figure", "correlation_steps_figure", "score_distribution_figure"]
 
 #: Probabilities of exactly 0 or 1 have no logit: they are moved this far inside (0, 1).
 PROBABILITY_FLOOR = 1e-6
@@ -74,3 +75,23 @@ def score_distribution_figure(data: pd.DataFrame, models: list[str], *, source: 
     fig = plot_score_distributions(frame, models, cohorts=cohorts,
                                    title=f"Predicted probability by outcome - {source}")
     return fig, frame
+
+
+#: The selection steps of the radiomics model, in order, as ``radiomics_correlation.csv`` names them.
+SELECTION_STEPS = {"robust": "robust (ICC)", "not redundant": "not redundant", "selected": "selected (LASSO)"}
+
+
+def correlation_steps_figure(record: pd.DataFrame, *, source: str) -> tuple[Figure, pd.DataFrame]:
+    """Clustered correlation heatmaps of the radiomics features at each selection step
+    (:func:`tace.plots.plot_correlation_steps`) from the training record
+    ``models/training/radiomics_correlation.csv``: the robust features' correlations, each
+    row with ``kept_through`` (the last step it passed). Returns the figure and, as its data,
+    each feature with the steps it passed."""
+    corr = record.drop(columns=["kept_through"])
+    order = list(SELECTION_STEPS)
+    rank = record["kept_through"].map({s: i for i, s in enumerate(order)})
+    steps = {label: list(record.index[rank >= i]) for i, label in enumerate(SELECTION_STEPS.values())}
+    steps = {k: v for k, v in steps.items() if v}
+    fig = plot_correlation_steps(corr, steps, title=f"Radiomics feature correlations, training set - {source}")
+    data = pd.DataFrame({"feature": record.index, "kept_through": record["kept_through"].to_numpy()})
+    return fig, data
