@@ -8,7 +8,28 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["cluster_order", "plot_correlation_steps"]
+__all__ = ["cluster_order", "plot_correlation_steps", "short_feature_name"]
+
+
+def short_feature_name(name: str, width: int = 30) -> str:
+    """A PyRadiomics feature name short enough to label a heatmap row: the image type
+    abbreviated (``log-sigma-2-0-mm-3D`` -> ``LoG2.0``, ``wavelet-LLH`` -> ``W-LLH``, original
+    dropped), then class and feature.
+
+    >>> short_feature_name("log-sigma-2-0-mm-3D_glszm_GrayLevelVariance")
+    'LoG2.0 glszm GrayLevelVariance'
+    >>> short_feature_name("original_shape_Sphericity")
+    'shape Sphericity'
+    """
+    image, _, rest = name.partition("_")
+    if image.startswith("log-sigma-"):
+        image = "LoG" + image[len("log-sigma-"):].split("-mm")[0].replace("-", ".")
+    elif image.startswith("wavelet-"):
+        image = "W-" + image[len("wavelet-"):]
+    elif image == "original":
+        image = ""
+    text = " ".join(p for p in (image, rest.replace("_", " ")) if p) if rest else name
+    return text if len(text) <= width else text[:width - 1] + "\u2026"
 
 
 def cluster_order(corr: pd.DataFrame) -> list[str]:
@@ -47,7 +68,7 @@ def plot_correlation_steps(corr: pd.DataFrame, steps: dict[str, list[str]], *, f
         order = cluster_order(sub)
         sub = sub.loc[order, order]
         labelled = 0 < len(order) <= max_labels
-        short = [f.split("_", 1)[-1].replace("_", " ")[:22] for f in order]
+        short = [short_feature_name(f) for f in order]
         with warnings.catch_warnings():
             # seaborn 0.13 calls Colormap.set_bad, which matplotlib 3.11 marks for deprecation
             warnings.filterwarnings("ignore", message="The set_bad function", category=PendingDeprecationWarning)
