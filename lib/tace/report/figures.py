@@ -9,17 +9,56 @@ table of a run, computes what the figure shows with :mod:`tace.stats`, draws it 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..plots.curves import plot_calibration_grid, plot_score_distributions
+from ..plots.curves import plot_calibration_grid, plot_decision_curve, plot_roc, plot_score_distributions
 from ..plots.features import plot_correlation_steps
-from ..stats import calibration
+from ..stats import calibration, net_benefit, roc_auc, roc_curve
 
-__all__ = ["PROBABILITY_FLOOR", "calibration_figure", "correlation_steps_figure", "score_distribution_figure"]
+__all__ = ["DECISION_THRESHOLDS", "PROBABILITY_FLOOR", "calibration_figure", "correlation_steps_figure",
+           "decision_curve_figure", "roc_figure", "score_distribution_figure"]
 
 #: Probabilities of exactly 0 or 1 have no logit: they are moved this far inside (0, 1).
 PROBABILITY_FLOOR = 1e-6
+
+
+#: The threshold probabilities of the decision curves: 5% to 80% by 1%.
+DECISION_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.81, 0.01))
+
+
+def _cohort_part(data: pd.DataFrame, cohort: str, outcome: str) -> tuple[pd.DataFrame, np.ndarray]:
+    part = data[(data["cohort"] == cohort) & data[outcome].notna()]
+    if part.empty:
+        raise ValueError(f"no {cohort} patient has the outcome {outcome!r}")
+    return part, part[outcome].astype(bool).to_numpy()
+
+
+def roc_figure(data: pd.DataFrame, cohort: str, models: list[str], *, source: str,
+               outcome: str = "nonresponse") -> tuple[Figure, pd.DataFrame]:
+    """ROC curves of ``models`` in one cohort, each labelled with its AUC and DeLong 95% CI
+    (:func:`tace.plots.plot_roc`). Returns the figure and the drawn curves (``model``,
+    ``threshold``, ``fpr``, ``tpr``)."""
+    part, y = _cohort_part(data, cohort, outcome)
+    curves = {m: roc_curve(y, part[m]) for m in models}
+    aucs = {m: roc_auc(y, part[m]) for m in models}
+    fig = Figure(figsize=(4.5, 4.5), layout="constrained")
+    plot_roc(curves, ax=fig.add_subplot(), title=f"{cohort} cohort (n = {len(part)}) - {source}",
+             labels={m: f"{m}: AUC {a.estimate:.2f} ({a.ci_low:.2f}-{a.ci_high:.2f})" for m, a in aucs.items()})
+    return fig, pd.concat([c.assign(model=m) for m, c in curves.items()], ignore_index=True)
+
+
+def decision_curve_figure(data: pd.DataFrame, cohort: str, models: list[str], *, source: str,
+                          outcome: str = "nonresponse") -> tuple[Figure, pd.DataFrame]:
+    """Decision curves of ``models`` in one cohort with treat-all and treat-none, at
+    :data:`DECISION_THRESHOLDS` (:func:`tace.plots.plot_decision_curve`). Returns the figure
+    and the net benefit of each model at each threshold."""
+    part, y = _cohort_part(data, cohort, outcome)
+    curves = {m: net_benefit(y, part[m].to_numpy(), np.asarray(DECISION_THRESHOLDS)) for m in models}
+    fig = Figure(figsize=(5.5, 4), layout="constrained")
+    plot_decision_curve(curves, ax=fig.add_subplot(), title=f"{cohort} cohort - {source}")
+    return fig, pd.concat([c.assign(model=m) for m, c in curves.items()], ignore_index=True)
 
 
 def calibration_figure(data: pd.DataFrame, cohort: str, models: list[str], *, source: str,
@@ -32,10 +71,7 @@ def calibration_figure(data: pd.DataFrame, cohort: str, models: list[str], *, so
     Returns the figure and the drawn curves (``model``, ``predicted``, ``observed``,
     ``ci_low``, ``ci_high``).
     """
-    part = data[(data["cohort"] == cohort) & data[outcome].notna()]
-    if part.empty:
-        raise ValueError(f"no {cohort} patient has the outcome {outcome!r}")
-    y = part[outcome].astype(bool).to_numpy()
+    part, y = _cohort_part(data, cohort, outcome)
     results: dict = {}
     probs = {}
     for m in models:
