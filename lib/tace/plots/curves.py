@@ -8,6 +8,7 @@ line through Schoenfeld residuals is a visual guide, as in ``plot.cox.zph``).
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -96,8 +97,9 @@ def plot_calibration_grid(results: dict[str, CalibrationResult | str], probs: di
         res = results[model]
         ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
         if isinstance(res, str):
-            ax.text(0.5, 0.5, f"not computed:\n{res}", ha="center", va="center", fontsize=7.5, wrap=True,
-                    transform=ax.transAxes)
+            reason = textwrap.fill(f"not computed: {res}", width=34)  # inside the panel, not across its neighbour
+            ax.text(0.5, 0.55, reason, ha="center", va="center", fontsize=7.5, transform=ax.transAxes,
+                    bbox={"facecolor": "white", "edgecolor": "0.8", "pad": 3})
         else:
             curve = res.curve
             ax.fill_between(curve["predicted"], curve["ci_low"], curve["ci_high"], alpha=0.2, lw=0, color="#1f5f8b")

@@ -75,6 +75,9 @@ def _wald(fit, index: int, conf_level: float, method: str, n: int, events: int) 
 
 
 def _intercept_and_slope(y: np.ndarray, p: np.ndarray, conf_level: float) -> tuple[Estimate, Estimate]:
+    if np.ptp(p) == 0:  # glm(y ~ logit(p)) has no slope to estimate (R: a singular fit)
+        raise ValueError(f"every patient has the same predicted probability ({p[0]:.4g}): the calibration slope "
+                         "and curve are undefined")
     lp = logit(p)
     n, events = int(y.size), int(y.sum())
     citl_fit = _glm(y, np.ones((n, 1)), offset=lp)
