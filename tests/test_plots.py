@@ -183,3 +183,40 @@ def test_correlation_heatmaps_cluster_correlated_features_and_give_each_step_a_p
     np.testing.assert_allclose(drawn, corr.loc[cluster_order(corr.loc[["f0", "f1"], ["f0", "f1"]]),
                                                cluster_order(corr.loc[["f0", "f1"], ["f0", "f1"]])])
     assert check_legibility(fig).ok
+
+
+def test_development_figures_draw_the_training_records_they_are_given():
+    from tace.plots import development as dev
+    from tace.plots.legibility import check_legibility
+
+    flow = pd.DataFrame({"cohort": ["train", "test", "external"], "patients": [80, 40, 30],
+                         "analysis": "response", "analysed": [80, 39, 30], "left_out": [0, 1, 0],
+                         "reason": ["", "no outcome", ""]})
+    ax = dev.plot_flow(flow, title="flow")
+    texts = [t.get_text() for t in ax.texts]
+    assert "Development cohort\nn = 120" in texts and "Test set\nn = 40\nresponse: 39\nleft out: 1 (no outcome)" in texts
+    odds = pd.DataFrame({"stage": ["univariable", "univariable", "multivariable"],
+                         "variable": ["age", "afp", "age"], "encoding": ["years", "log", "years"],
+                         "or": [1.2, 2.0, 1.1], "ci_low": [1.0, 1.5, 0.9], "ci_high": [1.4, 2.7, 1.3]})
+    ax = dev.plot_odds_ratios(odds)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["age (years)", "afp (log)"]
+    path = pd.DataFrame({"log_lambda": np.linspace(-3, 2, 12), "cv_deviance": np.linspace(1.4, 1.0, 12),
+                         "cv_deviance_se": 0.05, "minimum": [False] * 11 + [True], "chosen": [False] * 9 + [True] * 3,
+                         "n_nonzero": range(12, 0, -1)})
+    ax = dev.plot_lasso_cv(path)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["minimum", "1-SE (chosen)"]
+    coef = pd.DataFrame({"feature": np.repeat(["a", "b"], 12), "log_lambda": np.tile(path["log_lambda"], 2),
+                         "coef": np.r_[np.linspace(1, 0, 12), np.linspace(0.5, 0, 12)]})
+    ax = dev.plot_lasso_path(coef, path, ["b"])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["b"]
+    history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [0.9, 0.7, 0.6], "lr": [1e-3, 5e-4, 1e-4]})
+    fig = Figure(figsize=(6, 3.4), layout="constrained")
+    ax = dev.plot_training_curve(history, ax=fig.add_subplot())
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), history["loss"])
+    assert check_legibility(fig).ok
+    rng = np.random.default_rng(0)
+    crops, maps = rng.random((4, 3, 16, 16)), rng.random((4, 16, 16))
+    assert len(dev.plot_crops(crops, n_show=2).axes) == 6
+    grid = dev.plot_gradcam_grid(crops, maps, np.array([0.2, 0.7, 0.5, 0.1]), title="g")
+    assert [a.get_title() for a in grid.axes][1] == "patient 2: P(non-resp.) 0.70\nmap: evidence for non-response"
+    assert check_legibility(grid).ok
