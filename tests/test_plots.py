@@ -194,7 +194,8 @@ def test_development_figures_draw_the_training_records_they_are_given():
                          "reason": ["", "no outcome", ""]})
     ax = dev.plot_flow(flow, title="flow")
     texts = [t.get_text() for t in ax.texts]
-    assert "Development cohort\nn = 120" in texts and "Test set\nn = 40\nresponse: 39\nleft out: 1 (no outcome)" in texts
+    assert "Development cohort\nn = 120" in texts
+    assert "Test set\nn = 40\nresponse: 39\nleft out: 1 (no outcome)" in texts
     odds = pd.DataFrame({"stage": ["univariable", "univariable", "multivariable"],
                          "variable": ["age", "afp", "age"], "encoding": ["years", "log", "years"],
                          "or": [1.2, 2.0, 1.1], "ci_low": [1.0, 1.5, 0.9], "ci_high": [1.4, 2.7, 1.3]})
