@@ -221,3 +221,25 @@ def test_development_figures_draw_the_training_records_they_are_given():
     grid = dev.plot_gradcam_grid(crops, maps, np.array([0.2, 0.7, 0.5, 0.1]), title="g")
     assert [a.get_title() for a in grid.axes][1] == "patient 2: P(non-resp.) 0.70\nmap: evidence for non-response"
     assert check_legibility(grid).ok
+
+
+def test_smd_survival_calibration_and_schoenfeld_grid_draw_their_tables():
+    from tace.plots import plot_schoenfeld_grid, plot_smd, plot_survival_calibration
+    from tace.plots.legibility import check_legibility
+    from tace.stats.proportional_hazards import proportional_hazards_test
+
+    casemix = pd.DataFrame({"predictor": ["age", "afp"], "encoding": ["years", "log"], "smd": [0.05, -0.3]})
+    ax = plot_smd(casemix)
+    np.testing.assert_array_equal(ax.collections[0].get_offsets()[:, 0], casemix["smd"])
+    curves = {"12 months": pd.DataFrame({"predicted": [0.1, 0.3], "observed": [0.12, 0.28]}),
+              "24 months": pd.DataFrame({"predicted": [0.2, 0.5], "observed": [0.25, 0.45]})}
+    ax = plot_survival_calibration(curves)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["perfect calibration", *curves]
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(120, 4))
+    t = rng.exponential(1 / np.exp(0.5 * x[:, 0]))
+    df = pd.DataFrame(x, columns=list("abcd")).assign(time=t, event=1)
+    ph = proportional_hazards_test(df, "time", "event", list("abcd"))
+    fig = plot_schoenfeld_grid(ph, labels={"a": "age"}, title="PH")
+    titles = [a.get_title() for a in fig.axes if a.axison]
+    assert len(titles) == 4 and titles[0].startswith("age\nPH test p = ") and check_legibility(fig).ok

@@ -9,7 +9,10 @@ from .curves import (
     plot_km,
     plot_roc,
     plot_schoenfeld,
+    plot_schoenfeld_grid,
     plot_score_distributions,
+    plot_smd,
+    plot_survival_calibration,
 )
 from .features import plot_correlation_steps
 from .gradcam import plot_gradcam
@@ -17,5 +20,5 @@ from .slices import plot_slice
 from .truth import plot_truth_recovery, plot_truth_scatter
 
 __all__ = ["plot_calibration", "plot_calibration_grid", "plot_correlation_steps", "plot_decision_curve",
-           "plot_gradcam", "plot_km", "plot_roc", "plot_schoenfeld", "plot_score_distributions", "plot_slice",
-           "plot_truth_recovery", "plot_truth_scatter"]
+           "plot_gradcam", "plot_km", "plot_roc", "plot_schoenfeld", "plot_schoenfeld_grid", "plot_score_distributions",
+           "plot_slice", "plot_smd", "plot_survival_calibration", "plot_truth_recovery", "plot_truth_scatter"]

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from ..stats.proportional_hazards import ProportionalHazardsTest
 
 __all__ = ["plot_calibration", "plot_calibration_grid", "plot_decision_curve", "plot_km", "plot_roc",
-           "plot_schoenfeld", "plot_score_distributions"]
+           "plot_schoenfeld", "plot_schoenfeld_grid", "plot_score_distributions", "plot_smd",
+           "plot_survival_calibration"]
 
 #: Colours of the outcome classes in the risk histograms (non-response is the event).
 _OUTCOME_COLOURS = {"non-response": "#c0392b", "response": "#7f8c8d"}
@@ -250,3 +251,58 @@ def plot_score_distributions(frame: pd.DataFrame, models: list[str], *, fig: Fig
     if title:
         fig.suptitle(title, fontsize=9.5)
     return fig
+
+
+def plot_schoenfeld_grid(ph: ProportionalHazardsTest, *, labels: dict[str, str] | None = None,
+                         fig: Figure | None = None, title: str | None = None, xlabel: str = "Months") -> Figure:
+    """:func:`plot_schoenfeld` for every covariate of a Cox model, three panels a row (the
+    article prints the figure 17 cm wide)."""
+    names = list(ph.coef)
+    ncol = min(3, len(names))
+    nrow = -(-len(names) // ncol)
+    fig = fig if fig is not None else Figure(figsize=(6.6, 2.3 * nrow + 0.4), layout="constrained")
+    axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
+    for ax, name in zip(axes, names, strict=False):
+        plot_schoenfeld(ph, name, ax=ax, label=(labels or {}).get(name, name), xlabel=xlabel)
+    for ax in axes[len(names):]:
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def plot_survival_calibration(curves: dict[str, pd.DataFrame], *, ax: Axes | None = None,
+                              title: str | None = None) -> Axes:
+    """Observed against predicted risk of the event by each horizon (tables of
+    :func:`tace.stats.survival_calibration`'s curve, ``predicted`` and ``observed``), one line a
+    horizon labelled by ``curves``' keys, with the diagonal of perfect calibration."""
+    ax = _axes(ax, (4.8, 4.4))
+    top = max(float(np.max(np.r_[c["predicted"], c["observed"]])) for c in curves.values())
+    top = min(1.0, top * 1.05 + 0.02)
+    ax.plot([0, top], [0, top], ls=":", color="0.4", lw=1, label="perfect calibration")
+    for label, curve in curves.items():
+        ax.plot(curve["predicted"], curve["observed"], lw=1.8, label=label)
+    ax.set(xlim=(0, top), ylim=(0, top), xlabel="Predicted risk of death by t (cross-validated)",
+           ylabel="Observed risk of death by t")
+    ax.legend(fontsize=7.5, frameon=False, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_smd(casemix: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None,
+             threshold: float = 0.1) -> Axes:
+    """Standardised mean difference of each predictor (``predictor``, ``encoding``, ``smd``)
+    between a cohort and development, with dotted lines at +-``threshold``."""
+    ax = _axes(ax, (5.5, 3.4))
+    ax.scatter(casemix["smd"], range(len(casemix)), color="#c0392b", zorder=3)
+    for x in (-threshold, threshold):
+        ax.axvline(x, color="black", ls=":", lw=0.8)
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set_yticks(range(len(casemix)), [f"{p} ({e})" for p, e in zip(casemix["predictor"], casemix["encoding"],
+                                                                       strict=True)], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("SMD (this cohort - development)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
