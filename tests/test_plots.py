@@ -243,3 +243,21 @@ def test_smd_survival_calibration_and_schoenfeld_grid_draw_their_tables():
     fig = plot_schoenfeld_grid(ph, labels={"a": "age"}, title="PH")
     titles = [a.get_title() for a in fig.axes if a.axison]
     assert len(titles) == 4 and titles[0].startswith("age\nPH test p = ") and check_legibility(fig).ok
+
+
+def test_published_aucs_and_truth_recovery_grid_draw_one_row_each():
+    from tace.plots import plot_truth_recovery_grid
+    from tace.plots.paper import plot_published_aucs
+
+    table = pd.DataFrame({"model": ["clinical", "dlr"], "cohort": ["test", "test"], "published": [0.7, 0.9],
+                          "this_run": [0.75, np.nan], "this_run_ci_low": [0.6, np.nan],
+                          "this_run_ci_high": [0.85, np.nan]})
+    fig = Figure(figsize=(6.6, 3), layout="constrained")
+    ax = plot_published_aucs(table, ax=fig.add_subplot())
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["clinical, test", "dlr, test"]
+    assert len(fig.legends) == 1
+    rows = [{"cohort": c, "n": n, "model": m, "auc": 0.7, "auc_ci_low": 0.6, "auc_ci_high": 0.8, "oracle_auc": 0.8,
+             "imaging_oracle_auc": 0.7, "clinical_oracle_auc": 0.65} for c, n in (("test", 40), ("external", 30))
+            for m in ("clinical", "dlr")]
+    grid = plot_truth_recovery_grid(pd.DataFrame(rows), cohorts=["test", "external"], title="truth")
+    assert [a.get_title() for a in grid.axes] == ["test (n = 40)", "external (n = 30)"]

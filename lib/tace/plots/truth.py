@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from .curves import _axes
 
-__all__ = ["plot_truth_recovery", "plot_truth_scatter"]
+__all__ = ["plot_truth_recovery", "plot_truth_recovery_grid", "plot_truth_scatter"]
 
 
 def plot_truth_recovery(table: pd.DataFrame, *, ax: Axes | None = None, models: Sequence[str] | None = None,
@@ -45,6 +46,21 @@ def plot_truth_recovery(table: pd.DataFrame, *, ax: Axes | None = None, models: 
     if title:
         ax.set_title(title, fontsize=9)
     return ax
+
+
+def plot_truth_recovery_grid(table: pd.DataFrame, *, cohorts: Sequence[str], fig: Figure | None = None,
+                             models: Sequence[str] | None = None, labels: dict[str, str] | None = None,
+                             title: str | None = None) -> Figure:
+    """:func:`plot_truth_recovery` for each of ``cohorts`` (rows of ``table`` by its
+    ``cohort`` and ``n``), one row a cohort, sharing the AUC axis."""
+    fig = fig if fig is not None else Figure(figsize=(6.6, 1.9 * len(cohorts) + 0.5), layout="constrained")
+    axes = fig.subplots(len(cohorts), 1, squeeze=False, sharex=True)[:, 0]
+    for ax, c in zip(axes, cohorts, strict=True):
+        part = table[table["cohort"] == c]
+        plot_truth_recovery(part, ax=ax, models=models, labels=labels, title=f"{c} (n = {int(part['n'].iloc[0])})")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
 
 
 def plot_truth_scatter(x, y, groups, *, ax: Axes | None = None, xlabel: str = "", ylabel: str = "",
