@@ -93,6 +93,26 @@ def test_a_second_twin_validates_end_to_end_and_the_report_has_every_part(valida
     assert "Quarto was not used" in page.get_text()
 
 
+def test_the_validation_report_reads_in_a_browser_and_as_pdf_and_docx(validated):
+    """The validation article in its three formats: no dead anchor in the HTML (the
+    provenance appendix links only what the article shows), every figure legible, and a
+    PDF and DOCX that hold the figures (pandoc and Typst refuse a link to a missing label)."""
+    from pypdf import PdfReader
+
+    from tace.report.browser import check_in_browser, find_chromium
+
+    out, _, _, _ = validated
+    record = json.loads((out / "run.json").read_text())
+    assert record["reports"] == {"html": "report.html", "pdf": "report.pdf", "docx": "report.docx"}
+    text = " ".join((p.extract_text() or "") for p in PdfReader(out / "report.pdf").pages)
+    assert "Figure 1:" in text and "TRIPOD+AI checklist" in text
+    for sidecar in (out / "figures").glob("fig-*.json"):
+        assert json.loads(sidecar.read_text())["legibility"]["ok"], sidecar.name
+    if find_chromium() is not None:  # .ci/run installs it
+        found = check_in_browser(out / "report.html")
+        assert found.ok, found
+
+
 def test_the_bundle_and_the_cohort_are_never_modified(validated, second_twin):
     _, _, result, before = validated
     assert tree_digest(result.bundle) == before["bundle"]

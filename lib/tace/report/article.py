@@ -102,7 +102,7 @@ def _environment(record: dict) -> str:
     return "\n".join(lines)
 
 
-def _provenance(run_dir: Path, synthetic: bool) -> str:
+def _provenance(run_dir: Path, synthetic: bool, embedded: set[str]) -> str:
     lines = ["Every figure and table of this report has, in `figures/` of this folder, its data as CSV, "
              "the figure as PNG and SVG, and a sidecar JSON that names the notebook and cell that made it, "
              "each input file with its sha256, the profile's parameters, the seed, the git commit and the "
@@ -119,7 +119,9 @@ def _provenance(run_dir: Path, synthetic: bool) -> str:
         if "id" not in meta:
             continue  # metrics.json
         files = " ".join(f"[{Path(f).suffix[1:]}](figures/{f})" for f in meta["files"])
-        lines.append(f"| [{meta['id']}](#{meta['id']}) | {_cell(html.escape(meta['caption']))} | "
+        # a link to the item where the article shows it; an item only its notebook shows has no anchor here
+        ident = f"[{meta['id']}](#{meta['id']})" if meta["id"] in embedded else f"{meta['id']} (notebook only)"
+        lines.append(f"| {ident} | {_cell(html.escape(meta['caption']))} | "
                      f"[{meta['notebook']}]({meta['notebook']}) `{meta['cell']}` | {files} |")
     return "\n".join(lines) + "\n"
 
@@ -152,5 +154,6 @@ def write_article(run_dir: Path, record: dict, synthetic: bool, repo: Path = REP
     generated = run_dir / "_generated"
     generated.mkdir(exist_ok=True)
     atomic_write_text(generated / "environment.qmd", _environment(record))
-    atomic_write_text(generated / "provenance.qmd", _provenance(run_dir, synthetic))
+    embedded = set(re.findall(r"\{\{<\s*embed\s+[^#\s]+#([A-Za-z0-9_-]+)\s*>\}\}", source))
+    atomic_write_text(generated / "provenance.qmd", _provenance(run_dir, synthetic, embedded))
     atomic_write_text(generated / "tripod.qmd", _tripod(sections, validation=article != "index.qmd"))

@@ -143,7 +143,8 @@ def _start(chromium: str, profile: Path, timeout: float) -> tuple[subprocess.Pop
             "about:blank"]
     log = profile / "chromium-stderr.log"  # a file, not a pipe, which a chatty browser could fill
     with log.open("w") as err:
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
+        # its own process group: Chromium's renderer and helper processes end with it
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
     deadline = time.monotonic() + timeout
     port_file = profile / "DevToolsActivePort"
     while time.monotonic() < deadline:
@@ -154,7 +155,7 @@ def _start(chromium: str, profile: Path, timeout: float) -> tuple[subprocess.Pop
             if len(lines) >= 2:
                 return proc, f"ws://127.0.0.1:{lines[0]}{lines[1]}"
         time.sleep(0.1)
-    proc.kill()
+    _stop(proc)
     raise BrowserError(f"Chromium did not open its DevTools port within {timeout:g} s")
 
 
@@ -168,7 +169,7 @@ def check_in_browser(html_path: Path, *, width: int = 1280, height: int = 900, s
     chromium = chromium or find_chromium()
     if chromium is None:
         raise BrowserError("no Chromium on PATH (Debian: apt-get install chromium)")
-    with tempfile.TemporaryDirectory(prefix="tace-chromium-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tace-chromium-", ignore_cleanup_errors=True) as tmp:
         proc, ws_url = _start(chromium, Path(tmp), timeout)
         try:
             cdp = _Session(ws_url, timeout)
@@ -197,13 +198,24 @@ def check_in_browser(html_path: Path, *, width: int = 1280, height: int = 900, s
             finally:
                 cdp.ws.close()
         finally:
-            proc.kill()
-            proc.wait(timeout=30)
+            _stop(proc)
     base = html_path.parent
     missing_files = tuple(h for h in facts["relative_links"]
                           if not (base / re.sub(r"[?#].*$", "", h)).exists())
     return BrowserCheck(errors, tuple(facts["broken_images"]), tuple(facts["missing_anchors"]), missing_files,
                         width, int(facts["scroll_width"]), int(facts["n_images"]), int(facts["scroll_height"]), shot)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """End Chromium and every process it started (they share its process group)."""
+    import contextlib
+    import os
+    import signal
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    time.sleep(0.2)  # let the killed helpers release the profile folder before it is removed
 
 
 def _errors(events: list[dict]) -> tuple[str, ...]:
