@@ -125,3 +125,14 @@ def test_python_dash_m_tace_runs_the_cli():
                             encoding="utf-8")
     assert result.returncode == 0
     assert result.stdout.startswith("tace, version ")
+
+
+@pytest.mark.parametrize("command", ["report", "validate"])
+def test_an_unknown_report_format_is_refused_before_any_work(command, tmp_path):
+    args = ["--out", str(tmp_path / "run"), "--format", "html,rtf"]
+    if command == "validate":
+        args += ["--models", str(tmp_path / "none"), "--cohort", str(tmp_path / "none.csv")]
+    result = tace(command, *args)
+    assert result.returncode == 2
+    assert "formats must be a comma-separated choice of html, pdf, docx; got 'html,rtf'" in result.stderr
+    assert not (tmp_path / "run").exists()
