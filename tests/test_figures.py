@@ -76,3 +76,16 @@ def test_correlation_steps_figure_nests_the_steps():
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == ["robust (ICC)\n(12 features)", "not redundant\n(6 features)", "selected (LASSO)\n(2 features)"]
     assert drawn["kept_through"].value_counts().to_dict() == {"robust": 6, "not redundant": 4, "selected": 2}
+
+
+def test_truth_scatter_figure_draws_the_held_out_patients_truth_beside_their_scores(data):
+    from tace.report.figures import truth_scatter_figure
+
+    rng = np.random.default_rng(1)
+    data = data.assign(p_nonresponse=rng.random(len(data)), imaging_logit=rng.normal(size=len(data)))
+    fig, drawn = truth_scatter_figure(data, source="SIMULATED")
+    assert set(drawn["cohort"]) == {"test", "external"} and len(drawn) == 160
+    left = fig.axes[0]
+    points = np.concatenate([c.get_offsets() for c in left.collections])
+    np.testing.assert_allclose(np.sort(points[:, 0]), np.sort(drawn["p_nonresponse"]))
+    assert check_legibility(fig).ok

@@ -15,10 +15,12 @@ from matplotlib.figure import Figure
 
 from ..plots.curves import plot_calibration_grid, plot_decision_curve, plot_roc, plot_score_distributions
 from ..plots.features import plot_correlation_steps
+from ..plots.truth import plot_truth_scatter
 from ..stats import calibration, net_benefit, roc_auc, roc_curve
 
 __all__ = ["DECISION_THRESHOLDS", "PROBABILITY_FLOOR", "calibration_figure", "correlation_steps_figure",
-           "decision_curve_figure", "roc_figure", "score_distribution_figure"]
+           "decision_curve_figure", "roc_figure", "score_distribution_figure",
+           "truth_scatter_figure"]
 
 #: Probabilities of exactly 0 or 1 have no logit: they are moved this far inside (0, 1).
 PROBABILITY_FLOOR = 1e-6
@@ -131,3 +133,26 @@ def correlation_steps_figure(record: pd.DataFrame, *, source: str) -> tuple[Figu
     fig = plot_correlation_steps(corr, steps, title=f"Radiomics feature correlations, training set - {source}")
     data = pd.DataFrame({"feature": record.index, "kept_through": record["kept_through"].to_numpy()})
     return fig, data
+
+
+def truth_scatter_figure(data: pd.DataFrame, *, source: str,
+                         cohorts: tuple[str, ...] = ("test", "external")) -> tuple[Figure, pd.DataFrame]:
+    """The digital twin's truth beside two estimates, for the held-out patients: the DLR's
+    predicted probability against the true probability (with the identity line), and the
+    DCNN's logit against the imaging terms of the true logit. ``data`` holds ``cohort``,
+    ``p_nonresponse`` and ``imaging_logit`` (the twin's truth) and the ``dlr`` and ``dcnn``
+    scores. Returns the figure and the points it drew."""
+    held = data[data["cohort"].isin(cohorts)]
+    if held.empty:
+        raise ValueError(f"no patient of the cohorts {', '.join(cohorts)}")
+    fig = Figure(figsize=(6.6, 3.7), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    plot_truth_scatter(held["p_nonresponse"], held["dlr"], held["cohort"], ax=left, identity=True,
+                       xlabel="true P(non-response)", ylabel="DLR predicted P(non-response)",
+                       title="DLR against the truth")
+    dcnn = held["dcnn"].clip(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+    plot_truth_scatter(held["imaging_logit"], np.log(dcnn / (1 - dcnn)), held["cohort"], ax=right,
+                       xlabel="true imaging logit", ylabel="DCNN logit", title="DCNN against the planted imaging signal")
+    fig.suptitle(f"{' and '.join(c.capitalize() if k == 0 else c for k, c in enumerate(cohorts))} patients - "
+                 f"{source}", fontsize=9)
+    return fig, held[["cohort", "p_nonresponse", "dlr", "imaging_logit", "dcnn"]].reset_index(drop=True)
