@@ -152,7 +152,8 @@ def truth_scatter_figure(data: pd.DataFrame, *, source: str,
                        title="DLR against the truth")
     dcnn = held["dcnn"].clip(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
     plot_truth_scatter(held["imaging_logit"], np.log(dcnn / (1 - dcnn)), held["cohort"], ax=right,
-                       xlabel="true imaging logit", ylabel="DCNN logit", title="DCNN against the planted imaging signal")
+                       xlabel="true imaging logit", ylabel="DCNN logit",
+                       title="DCNN against the planted imaging signal")
     fig.suptitle(f"{' and '.join(c.capitalize() if k == 0 else c for k, c in enumerate(cohorts))} patients - "
                  f"{source}", fontsize=9)
     return fig, held[["cohort", "p_nonresponse", "dlr", "imaging_logit", "dcnn"]].reset_index(drop=True)
