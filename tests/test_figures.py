@@ -89,3 +89,18 @@ def test_truth_scatter_figure_draws_the_held_out_patients_truth_beside_their_sco
     points = np.concatenate([c.get_offsets() for c in left.collections])
     np.testing.assert_allclose(np.sort(points[:, 0]), np.sort(drawn["p_nonresponse"]))
     assert check_legibility(fig).ok
+
+
+def test_km_figure_splits_the_follow_up_cohort_by_dlr_group_and_tests_the_difference():
+    from tace.report.figures import km_figure
+    from tace.stats import logrank_test
+
+    rng = np.random.default_rng(8)
+    high = (rng.random(80) < 0.5).astype(float)
+    time = rng.exponential(np.where(high == 1, 10, 30))
+    follow = pd.DataFrame({"os_months": np.minimum(time, 40), "os_event": (time < 40).astype(int), "dlr_high": high})
+    fig, km, p = km_figure(follow, source="SIMULATED")
+    assert set(km["group"]) == {"DLR high risk", "DLR low risk"}
+    labels = np.where(high == 1, "DLR high risk", "DLR low risk")
+    assert p == pytest.approx(logrank_test(follow["os_months"], follow["os_event"], labels).p_value)
+    assert f"log-rank p = {p:.2g}" in fig.axes[0].get_title()

@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..plots.curves import plot_calibration_grid, plot_decision_curve, plot_roc, plot_score_distributions
+from ..plots.curves import plot_calibration_grid, plot_decision_curve, plot_km, plot_roc, plot_score_distributions
 from ..plots.features import plot_correlation_steps
 from ..plots.truth import plot_truth_scatter
-from ..stats import calibration, net_benefit, roc_auc, roc_curve
+from ..stats import calibration, kaplan_meier, logrank_test, net_benefit, roc_auc, roc_curve
 
 __all__ = ["DECISION_THRESHOLDS", "PROBABILITY_FLOOR", "calibration_figure", "correlation_steps_figure",
-           "decision_curve_figure", "roc_figure", "score_distribution_figure",
+           "decision_curve_figure", "km_figure", "roc_figure", "score_distribution_figure",
            "truth_scatter_figure"]
 
 #: Probabilities of exactly 0 or 1 have no logit: they are moved this far inside (0, 1).
@@ -157,3 +157,17 @@ def truth_scatter_figure(data: pd.DataFrame, *, source: str,
     fig.suptitle(f"{' and '.join(c.capitalize() if k == 0 else c for k, c in enumerate(cohorts))} patients - "
                  f"{source}", fontsize=9)
     return fig, held[["cohort", "p_nonresponse", "dlr", "imaging_logit", "dcnn"]].reset_index(drop=True)
+
+
+def km_figure(follow: pd.DataFrame, *, group: str = "dlr_high", source: str,
+              times_at_risk: tuple[float, ...] = (0, 12, 24, 36, 48)) -> tuple[Figure, pd.DataFrame, float]:
+    """Kaplan-Meier curves of overall survival (``os_months``, ``os_event``) by DLR risk group
+    (``group`` 1: high) with the numbers at risk and the log-rank test in the title
+    (:func:`tace.plots.plot_km`). Returns the figure, the Kaplan-Meier table and the log-rank p."""
+    labels = np.where(follow[group] == 1, "DLR high risk", "DLR low risk")
+    km = kaplan_meier(follow["os_months"], follow["os_event"], labels)
+    p_value = logrank_test(follow["os_months"], follow["os_event"], labels).p_value
+    fig = Figure(figsize=(5.5, 4.6), layout="constrained")
+    plot_km(km, ax=fig.add_subplot(), times_at_risk=list(times_at_risk),
+            title=f"Follow-up cohort - {source}; log-rank p = {p_value:.2g}")
+    return fig, km, float(p_value)
