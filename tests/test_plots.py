@@ -201,6 +201,14 @@ def test_development_figures_draw_the_training_records_they_are_given():
                          "or": [1.2, 2.0, 1.1], "ci_low": [1.0, 1.5, 0.9], "ci_high": [1.4, 2.7, 1.3]})
     ax = dev.plot_odds_ratios(odds)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["age (years)", "afp (log)"]
+    # the default report's odds ratios (0.18 to 7.2, short of two decades): matplotlib labelled
+    # the minor ticks of that log axis in 2x10^-1 form, and the labels overlapped
+    wide = pd.DataFrame({"stage": ["univariable"] * 3 + ["multivariable"], "variable": ["sex", "bclc", "pugh", "bclc"],
+                         "encoding": "1", "or": [0.522, 3.226, 2.350, 1.648], "ci_low": [0.181, 1.467, 0.768, 0.552],
+                         "ci_high": [1.506, 7.092, 7.189, 4.921]})
+    fig = Figure(figsize=(6, 0.45 * 3 + 1.4), layout="constrained")
+    dev.plot_odds_ratios(wide, ax=fig.add_subplot())
+    assert check_legibility(fig).ok, check_legibility(fig)
     path = pd.DataFrame({"log_lambda": np.linspace(-3, 2, 12), "cv_deviance": np.linspace(1.4, 1.0, 12),
                          "cv_deviance_se": 0.05, "minimum": [False] * 11 + [True], "chosen": [False] * 9 + [True] * 3,
                          "n_nonzero": range(12, 0, -1)})

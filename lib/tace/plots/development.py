@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .curves import _axes
 from .gradcam import plot_gradcam
@@ -64,6 +65,11 @@ def plot_odds_ratios(table: pd.DataFrame, *, ax: Axes | None = None, title: str 
         ax.errorbar(est, y, xerr=[est - low, high - est], fmt="o", color=colour, capsize=2, label=stage, markersize=4)
     ax.axvline(1, color="black", lw=0.8, ls=":")
     ax.set_xscale("log")
+    # plain numbers at 1, 2 and 5 per decade, no minor labels: matplotlib's default labels
+    # the minor ticks of a short log range in 2x10^-1 form, and they overlap
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     encodings = drawn.drop_duplicates("variable").set_index("variable")["encoding"]
     ax.set_yticks(range(len(variables)), [f"{v} ({encodings[v]})" for v in variables], fontsize=8)
     ax.invert_yaxis()
