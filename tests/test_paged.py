@@ -31,6 +31,13 @@ def _made(out: Path, prefix: str) -> list[str]:
     return [label for _, label in _numbered(out, prefix)]
 
 
+def _assert_every_caption_numbered(out: Path, text: str) -> None:
+    """Each figure and table the run made appears in ``text`` as "Figure N:" / "Table N:"."""
+    for prefix, word in (("fig-", "Figure"), ("tab-", "Table")):
+        for n, label in _numbered(out, prefix):
+            assert f"{word} {n}:" in text, label
+
+
 def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\u00ad", "")).strip()
 
@@ -47,10 +54,7 @@ def test_the_pdf_holds_every_caption_the_checklist_and_the_synthetic_label(repor
     out, _, _ = report_run
     text = " ".join(pdf_text)
     assert "SYNTHETIC DATA" in pdf_text[0]
-    for n, label in _numbered(out, "fig-"):
-        assert f"Figure {n}:" in text, label
-    for n, label in _numbered(out, "tab-"):
-        assert f"Table {n}:" in text, label
+    _assert_every_caption_numbered(out, text)
     assert "TRIPOD+AI checklist" in text
     for item in ("Title", "Abstract", "Sample size", "Missing data"):
         assert item in text, item
@@ -95,10 +99,7 @@ def test_the_docx_has_headings_captions_tables_and_images(report_run):
         assert title in headings, title
     text = " ".join(paragraphs)
     assert "SYNTHETIC DATA" in paragraphs[0]
-    for n, label in _numbered(out, "fig-"):
-        assert f"Figure {n}:" in text, label
-    for n, label in _numbered(out, "tab-"):
-        assert f"Table {n}:" in text, label
+    _assert_every_caption_numbered(out, text)
     assert len(document.tables) >= len(_made(out, "tab-"))
     assert len(document.inline_shapes) == len(_made(out, "fig-"))
     with zipfile.ZipFile(out / "report.docx") as z:

@@ -23,6 +23,9 @@ from pathlib import Path
 
 import yaml
 
+# the width the legibility check assumes is the width the PDF and DOCX print at (A4, 2 cm margins)
+from ..plots.legibility import PRINTED_WIDTH_PT
+
 __all__ = ["FORMATS", "Article", "RenderError", "Rendered", "build_article", "parse_formats", "render_fallback",
            "render_report", "split_wide_table"]
 
@@ -223,8 +226,6 @@ def _embed(run_dir: Path, notebooks: _Notebooks, notebook: str, label: str, numb
     return (f'<div class="tablewrap" id="{label}"><div class="caption">{caption}</div>{table}{links}</div>')
 
 
-#: The text width of the paged formats: A4 with 2 cm margins (17 cm), in points.
-PAGED_TEXT_WIDTH_PT = 17 / 2.54 * 72
 
 
 def _paged_width(run_dir: Path, label: str) -> float:
@@ -236,7 +237,7 @@ def _paged_width(run_dir: Path, label: str) -> float:
     if svg.is_file():
         m = re.search(r'<svg[^>]*?\swidth="([\d.]+)pt"', svg.read_text(encoding="utf-8", errors="replace")[:2000])
         if m:
-            return min(100.0, 100.0 * float(m.group(1)) / PAGED_TEXT_WIDTH_PT)
+            return min(100.0, 100.0 * float(m.group(1)) / PRINTED_WIDTH_PT)
     return 100.0
 
 
