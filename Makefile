@@ -33,7 +33,7 @@ report: $(STAMP)  ## regenerate the paper report (PROFILE=default, COHORT=manife
 	$(BIN)/tace report --profile $(PROFILE) $(if $(COHORT),--cohort $(COHORT))
 
 lint: $(STAMP)  ## ruff (with a complexity limit) on the code and tests; mypy on tace.stats, .cohort and .io
-	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/ruff check lib tests benchmarks analysis
 	$(BIN)/mypy
 
 test: $(STAMP)  ## run the test suite (slow tests included)

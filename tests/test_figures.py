@@ -104,3 +104,14 @@ def test_km_figure_splits_the_follow_up_cohort_by_dlr_group_and_tests_the_differ
     labels = np.where(high == 1, "DLR high risk", "DLR low risk")
     assert p == pytest.approx(logrank_test(follow["os_months"], follow["os_event"], labels).p_value)
     assert f"log-rank p = {p:.2g}" in fig.axes[0].get_title()
+
+
+def test_casemix_figure_keeps_the_synthetic_data_label_inside_the_figure():
+    """On one title line with the twin's label, the title ran past the figure's right edge."""
+    from tace.report import SYNTHETIC_LABEL
+    from tace.report.figures import casemix_figure
+
+    casemix = pd.DataFrame({"predictor": ["age", "sex", "bclc"], "smd": [0.05, -0.12, 0.3],
+                            "encoding": ["years", "male = 1", "stage B = 1"]})
+    fig = casemix_figure(casemix, source=SYNTHETIC_LABEL)
+    assert check_legibility(fig).ok

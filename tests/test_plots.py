@@ -269,3 +269,21 @@ def test_published_aucs_and_truth_recovery_grid_draw_one_row_each():
             for m in ("clinical", "dlr")]
     grid = plot_truth_recovery_grid(pd.DataFrame(rows), cohorts=["test", "external"], title="truth")
     assert [a.get_title() for a in grid.axes] == ["test (n = 40)", "external (n = 30)"]
+
+
+def test_a_run_names_each_figure_that_is_not_legible_and_why(tmp_path):
+    from tace.report.stages import illegible_figures
+
+    prov = Provenance(tmp_path, "nb.ipynb", {}, 1)
+    clean = Figure(figsize=(4, 3), layout="constrained")
+    clean.add_subplot().set_title("reads")
+    prov.save_figure(clean, "fig-clean", cell="fig-clean", data=pd.DataFrame({"x": [1]}), caption="c", alt="a")
+    crowded = Figure(figsize=(4, 3))
+    ax = crowded.add_subplot()
+    ax.text(0.5, 0.5, "first label", fontsize=9)
+    ax.text(0.52, 0.51, "second label", fontsize=9)
+    ax.text(1.3, 0.5, "cut off at the right edge", fontsize=9)
+    prov.save_figure(crowded, "fig-crowded", cell="fig-crowded", data=pd.DataFrame({"x": [1]}), caption="c", alt="a")
+    assert illegible_figures(tmp_path) == [
+        "fig-crowded is not legible at the article's width: 1 overlapping text pair(s); "
+        "text cut off: 'cut off at the right edge'"]

@@ -28,11 +28,14 @@ import pandas as pd
 if TYPE_CHECKING:  # the settings are declared once, in the profile's schema
     from ..profiles import RadiomicsSettings
 
-__all__ = ["LASSO_C_GRID", "RadiomicsModel"]
+__all__ = ["LASSO_C_GRID", "RadiomicsModel", "XGBOOST_FIXED"]
 
 
 #: The LASSO's penalty grid, C = 1 / lambda (a fixed part of the method, not a setting).
 LASSO_C_GRID = tuple(np.logspace(-2, 1.5, 30))
+
+#: XGBoost settings that are not searched (the report states them beside the grid).
+XGBOOST_FIXED = {"subsample": 0.8, "colsample_bytree": 0.8, "tree_method": "hist", "eval_metric": "logloss"}
 
 
 def _correlation_filter(z: pd.DataFrame, threshold: float) -> list[str]:
@@ -122,8 +125,7 @@ class RadiomicsModel:
         selected = [uncorrelated[i] for i in nonzero]
         folds = min(spec.xgb_folds, int(np.bincount(y).min()))
         search = GridSearchCV(
-            XGBClassifier(random_state=seed, n_jobs=1, tree_method="hist", subsample=0.8,
-                          colsample_bytree=0.8, eval_metric="logloss"),
+            XGBClassifier(random_state=seed, n_jobs=1, **XGBOOST_FIXED),
             {k: list(v) for k, v in spec.xgb_grid.items()}, scoring="roc_auc", n_jobs=1,
             cv=StratifiedKFold(n_splits=max(folds, 2), shuffle=True, random_state=seed))
         with warnings.catch_warnings():

@@ -18,9 +18,9 @@ from ..plots.features import plot_correlation_steps
 from ..plots.truth import plot_truth_scatter
 from ..stats import calibration, kaplan_meier, logrank_test, net_benefit, roc_auc, roc_curve
 
-__all__ = ["DECISION_THRESHOLDS", "PROBABILITY_FLOOR", "calibration_figure", "correlation_steps_figure",
-           "decision_curve_figure", "km_figure", "roc_figure", "score_distribution_figure",
-           "truth_scatter_figure"]
+__all__ = ["DECISION_THRESHOLDS", "PROBABILITY_FLOOR", "calibration_figure", "casemix_figure",
+           "correlation_steps_figure", "decision_curve_figure", "km_figure", "roc_figure",
+           "score_distribution_figure", "survival_calibration_figure", "truth_scatter_figure"]
 
 #: Probabilities of exactly 0 or 1 have no logit: they are moved this far inside (0, 1).
 PROBABILITY_FLOOR = 1e-6
@@ -171,3 +171,29 @@ def km_figure(follow: pd.DataFrame, *, group: str = "dlr_high", source: str,
     plot_km(km, ax=fig.add_subplot(), times_at_risk=list(times_at_risk),
             title=f"Follow-up cohort - {source}; log-rank p = {p_value:.2g}")
     return fig, km, float(p_value)
+
+
+def survival_calibration_figure(prognostic, *, source: str) -> tuple[Figure, pd.DataFrame]:
+    """Calibration curves at each horizon of a prognostic model
+    (:func:`tace.report.tables.survival_calibration_table`), each labelled with its ICI
+    (:func:`tace.plots.plot_survival_calibration`). Returns the figure and the drawn curves
+    (with a ``time`` column)."""
+    from ..plots import plot_survival_calibration
+
+    shown = prognostic.table[prognostic.table["note"] == ""]
+    labels = [f"{r.time:g} months (ICI {r.ici:.3f})" for r in shown.itertuples()]
+    fig = Figure(figsize=(4.8, 4.4), layout="constrained")
+    plot_survival_calibration(dict(zip(labels, prognostic.curves, strict=True)), ax=fig.add_subplot(),
+                              title=f"DLR prognostic model - {source}")
+    return fig, pd.concat(prognostic.curves, ignore_index=True)
+
+
+def casemix_figure(casemix: pd.DataFrame, *, source: str) -> Figure:
+    """Standardised mean differences of the predictors, this cohort against development
+    (:func:`tace.plots.plot_smd`), the data source on its own title line so that a long one
+    is not cut off."""
+    from ..plots import plot_smd
+
+    fig = Figure(figsize=(5.5, 3.6), layout="constrained")
+    plot_smd(casemix, ax=fig.add_subplot(), title=f"Case mix against development\n{source}")
+    return fig

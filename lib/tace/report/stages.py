@@ -18,7 +18,7 @@ from .notebooks import run_notebook
 from .provenance import git_commit
 from .render import FORMATS, Rendered, render_report
 
-__all__ = ["OUTCOME_COLUMNS", "publish", "read_auc_table", "run_environment", "run_notebooks"]
+__all__ = ["OUTCOME_COLUMNS", "illegible_figures", "publish", "read_auc_table", "run_environment", "run_notebooks"]
 
 #: The columns of ``outcomes.csv``: what the notebooks need besides the scores.
 OUTCOME_COLUMNS = ["patient_id", "cohort", "nonresponse", "os_months", "os_event", "age", "sex", "bclc",
@@ -32,7 +32,25 @@ def run_notebooks(names, run_dir: Path, profile: str, console: Console, first_st
         console.rule(f"[bold]{i}. Notebook {name} (papermill)")
         run_notebook(name, run_dir, profile)
         done.append(f"notebook {name}")
+    for line in illegible_figures(run_dir):
+        console.print(f"[yellow]Warning: figure {line}[/yellow]")
     return done
+
+
+def illegible_figures(run_dir: Path) -> list[str]:
+    """Each figure of the run whose sidecar's legibility check failed
+    (:func:`tace.plots.legibility.check_legibility`: text under 7 pt at the printed width,
+    overlapping or cut off), with what was found; empty when every figure reads."""
+    found = []
+    for sidecar in sorted((Path(run_dir) / "figures").glob("fig-*.json")):
+        check = json.loads(sidecar.read_text()).get("legibility")
+        if check is None or check.get("ok", True):
+            continue
+        problems = [f"text under 7 pt (smallest {check['min_font_pt']:.1f} pt)" if check.get("small") else "",
+                    f"{len(check.get('overlaps', []))} overlapping text pair(s)" if check.get("overlaps") else "",
+                    "text cut off: " + ", ".join(check["outside"][:3]) if check.get("outside") else ""]
+        found.append(f"{sidecar.stem} is not legible at the article's width: " + "; ".join(p for p in problems if p))
+    return found
 
 
 def run_environment() -> dict:
