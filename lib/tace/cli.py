@@ -6,10 +6,15 @@ tace check-cohort  check a cohort manifest against the data contract
 tace train         develop the four models and freeze them into a bundle
 tace predict       score a cohort with a frozen bundle
 tace report        regenerate the paper report (twin by default, or your cohort)
+tace validate      validate a frozen bundle on a new cohort
+
+synth, train, predict, report and validate take --scheduler ADDRESS (or
+DASK_SCHEDULER_ADDRESS) to send the per-patient work to a running Dask cluster.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -88,6 +93,28 @@ def _stop_workers() -> None:
         get_reusable_executor().shutdown(wait=False, kill_workers=True)
     except (ImportError, OSError, RuntimeError):  # best effort on the way out
         pass
+
+
+def _scheduler_option(command):
+    """--scheduler: run the command's per-patient work (twin drawing, image checks, radiomics
+    features, crops) on a Dask cluster (tace.parallel.work_on); without it, local cores."""
+    from .parallel import SCHEDULER_ENV
+
+    @functools.wraps(command)
+    def on_scheduler(*args, scheduler: str | None, **kwargs):
+        from .parallel import ClusterError, scheduler_address, work_on
+
+        try:
+            with work_on(scheduler_address(scheduler)):
+                return command(*args, **kwargs)
+        except ClusterError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return click.option(
+        "--scheduler", default=None, metavar="ADDRESS", envvar=SCHEDULER_ENV, show_envvar=True,
+        help="A running Dask scheduler (e.g. tcp://10.0.0.5:8786) to send the per-patient work to: twin drawing, "
+             "image checks, radiomics features, crops. Workers must see the same files. [default: local cores, "
+             "--jobs]")(on_scheduler)
 
 
 def _profile(name: str):
@@ -171,6 +198,7 @@ def main() -> None:
               help="Parallel worker processes (-1: all cores).")
 @click.option("--overwrite", is_flag=True,
               help="Replace a folder tace synth wrote before (only once the new one is complete).")
+@_scheduler_option
 def synth(out: Path, profile: str, seed: int | None, signal: str | None, preview: bool, n_jobs: int,
           overwrite: bool) -> None:
     """Write the digital-twin cohort: synthetic patients shaped like the paper's.
@@ -252,6 +280,7 @@ def _model_options(command):
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Output folder: OUT/bundle (the frozen models) and OUT/training (the record).")
 @_model_options
+@_scheduler_option
 def train(manifest: Path, profile: str, out: Path, mask_label: int | None, cache_dir: Path | None,
           n_jobs: int, device: str | None) -> None:
     """Develop the clinical, radiomics, DCNN and DLR models and freeze them.
@@ -288,6 +317,7 @@ def train(manifest: Path, profile: str, out: Path, mask_label: int | None, cache
               help="Cohort manifest to score.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="CSV file to write.")
 @_model_options
+@_scheduler_option
 def predict(models: Path, manifest: Path, out: Path, mask_label: int | None, cache_dir: Path | None,
             n_jobs: int, device: str | None) -> None:
     """Score a cohort with frozen models: the four probabilities of non-response per patient.
@@ -350,6 +380,7 @@ def _print_reports(renderer: str, reports) -> None:
 @click.option("--renderer", type=click.Choice(["auto", "quarto", "fallback"]), default="auto", show_default=True,
               help="auto: Quarto when `quarto` is on PATH, else the fallback (pandoc and Typst from their wheels).")
 @_format_option
+@_scheduler_option
 def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int, renderer: str,
            formats: tuple[str, ...]) -> None:
     """Regenerate the paper report, on the digital twin or on your cohort.
@@ -403,6 +434,7 @@ def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int, ren
               help="auto: Quarto when `quarto` is on PATH, else the fallback (pandoc and Typst from their wheels).")
 @_format_option
 @_model_options
+@_scheduler_option
 def validate(models: Path, manifest: Path, out: Path, note: str | None, renderer: str, formats: tuple[str, ...],
              mask_label: int | None, cache_dir: Path | None, n_jobs: int, device: str | None) -> None:
     """Validate the frozen models on a new cohort, without retraining.

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from pydantic import ValidationError
 
+from ..parallel import parallel_map
 from .imageio import GeometryTolerance
 from .images import PairCheck, check_image_pair
 from .problems import CohortError, Problem
@@ -239,12 +240,11 @@ def _check_files(base: Path, records: list[_Record], valid: dict[int, ManifestRo
 
     run = delayed(check_image_pair)
     calls = (run(img, msk, label=lab, tolerance=tolerance) for _, img, msk, lab in jobs)
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     if progress and jobs:
         from rich.progress import track
-        results = list(track(parallel(calls), total=len(jobs), description="Checking images"))
+        results = list(track(parallel_map(calls, n_jobs), total=len(jobs), description="Checking images"))
     else:
-        results = list(parallel(calls))
+        results = list(parallel_map(calls, n_jobs))
 
     checks, problems = {}, []
     for (i, *_), result in zip(jobs, results, strict=True):

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
+from joblib import delayed
 from scipy import ndimage
 
 from ..cohort import read_image, tumour_mask
+from ..parallel import parallel_map
 
 __all__ = ["CROP_NORMALISATION", "LIVER_SHELL_MM", "CropSpec", "make_crops", "normalise_to_liver", "patient_crops"]
 
@@ -90,8 +92,14 @@ def patient_crops(image: sitk.Image, mask: sitk.Image, spec: CropSpec,
     return out
 
 
-def make_crops(images: list, masks: list, spec: CropSpec, labels: list | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Crops of many patients from image and mask paths.
+def _crops_from_paths(image, mask, spec: CropSpec, label) -> np.ndarray:
+    return patient_crops(read_image(image), read_image(mask), spec, label)
+
+
+def make_crops(images: list, masks: list, spec: CropSpec, labels: list | None = None, *,
+               n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Crops of many patients from image and mask paths, one task per patient
+    (:func:`tace.parallel.parallel_map`: ``n_jobs`` local processes, or the Dask cluster).
 
     Returns
     -------
@@ -99,7 +107,7 @@ def make_crops(images: list, masks: list, spec: CropSpec, labels: list | None = 
     owner : int array, the patient index of each crop
     """
     labels = labels or [None] * len(images)
-    crops = [patient_crops(read_image(i), read_image(m), spec, lab)
-             for i, m, lab in zip(images, masks, labels, strict=True)]
+    crops = list(parallel_map((delayed(_crops_from_paths)(i, m, spec, lab)
+                               for i, m, lab in zip(images, masks, labels, strict=True)), n_jobs))
     owner = np.repeat(np.arange(len(crops)), spec.slices)
     return np.concatenate(crops) if crops else np.empty((0, 3, spec.size, spec.size), np.float32), owner

@@ -39,11 +39,12 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 import yaml
-from joblib import Parallel, delayed
+from joblib import delayed
 
 from ..cohort import read_image, tumour_mask
 from ..cohort.images import MIN_ROI_VOXELS
 from ..io import atomic_write_text
+from ..parallel import parallel_map
 
 __all__ = ["RadiomicsCase", "default_cache_dir", "extract_radiomics", "load_radiomics_params"]
 
@@ -172,7 +173,8 @@ def extract_radiomics(cases: list[RadiomicsCase], params: dict, *, cache_dir: Pa
     cache_dir
         Folder of cached results; None to compute everything afresh.
     n_jobs
-        Parallel worker processes (joblib; -1 for all cores).
+        Parallel worker processes (-1 for all usable cores); on a Dask cluster inside
+        :func:`tace.parallel.work_on`, every worker.
     progress
         Show a progress bar.
 
@@ -186,7 +188,7 @@ def extract_radiomics(cases: list[RadiomicsCase], params: dict, *, cache_dir: Pa
         cache_dir = Path(cache_dir)
         cache_dir.mkdir(parents=True, exist_ok=True)
     jobs = (delayed(_extract_one)(case, params, cache_dir) for case in cases)
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    results = parallel_map(jobs, n_jobs)
     if progress:
         from rich.progress import track
         results = track(results, total=len(cases), description="Radiomics features")

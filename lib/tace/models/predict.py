@@ -177,7 +177,7 @@ def score_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None =
                          f"{crop.get('normalisation')!r}; this version of tace makes them "
                          f"{CROP_NORMALISATION!r}; retrain the bundle (tace train) with this version")
     spec = CropSpec(size=crop["size"], slices=crop["slices"], margin_mm=crop["margin_mm"])
-    crops, owner = make_crops(list(table["image"]), list(table["mask"]), spec, labels)
+    crops, owner = make_crops(list(table["image"]), list(table["mask"]), spec, labels, n_jobs=n_jobs)
     out = pd.DataFrame({"patient_id": table["patient_id"].to_numpy(), "cohort": table["cohort"].to_numpy()})
     out["clinical"] = clinical_score
     out["radiomics"] = radiomics.predict_proba(feats.loc[table["patient_id"]])

@@ -199,7 +199,7 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
                   f"{profile.radiomics.icc_threshold}), {len(radiomics.uncorrelated)} after the correlation "
                   f"filter, {len(radiomics.selected)} selected by LASSO (1-SE)")
 
-    crops, owner = make_crops(list(train["image"]), list(train["mask"]), cspec, labels)
+    crops, owner = make_crops(list(train["image"]), list(train["mask"]), cspec, labels, n_jobs=n_jobs)
     dcnn = DCNN(device=device)
     history = dcnn.fit(crops, owner, y, tspec, seed, progress=progress)
     console.print(f"DCNN: {len(crops)} crops of {cspec.size} px, {tspec.epochs} epochs, "

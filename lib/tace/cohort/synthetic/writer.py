@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from joblib import Parallel, delayed
+from joblib import delayed
 
 from ...io import atomic_directory
+from ...parallel import parallel_map
 from ...profiles import SyntheticSpec
 from ..split import split_internal
 from .model import TwinModel, draw_patients, twin_model
@@ -118,7 +119,7 @@ def generate_twin(out: Path | str, spec: SyntheticSpec, seed: int, *, n_jobs: in
                                 int(row.satellite_nodules))
             jobs.append(delayed(_write_case)(tmp / row.image, tmp / row.mask, traits, grid,
                                              scanner, case_seed))
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+        results = parallel_map(jobs, n_jobs)
         if progress:
             from rich.progress import track
             results = track(results, total=len(jobs), description="Drawing the digital twin")
