@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def generate_twin(out: Path | str, spec: SyntheticSpec, seed: int, *, n_jobs: in
                                 int(row.satellite_nodules))
             jobs.append(delayed(_write_case)(tmp / row.image, tmp / row.mask, traits, grid,
                                              scanner, case_seed))
-        results = parallel_map(jobs, n_jobs)
+        results: Iterable = parallel_map(jobs, n_jobs)
         if progress:
             from rich.progress import track
             results = track(results, total=len(jobs), description="Drawing the digital twin")
