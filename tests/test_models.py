@@ -532,3 +532,12 @@ def test_missing_predictors_are_imputed_from_the_bundle_and_the_clinical_score_i
         score_cohort(old, cohort, n_jobs=1, cache_dir=radiomics_cache)
     np.testing.assert_array_equal(predict_cohort(old, complete, n_jobs=1, cache_dir=radiomics_cache)["clinical"],
                                   b["clinical"])
+
+
+def test_the_icc_subset_is_seeded_of_the_asked_size_and_everyone_when_fewer():
+    from tace.models.train import icc_subset
+
+    picked = icc_subset(112, 30, seed=7)
+    assert len(picked) == 30 and picked <= set(range(112)) and icc_subset(112, 30, seed=7) == picked
+    assert icc_subset(112, 30, seed=8) != picked
+    assert icc_subset(24, 30, seed=7) == frozenset(range(24)) and icc_subset(50, None, seed=7) == frozenset(range(50))

@@ -164,7 +164,9 @@ def test_xgboost_grid_puts_the_chosen_setting_first():
 
 def test_selection_counts_state_each_rule_from_the_profile():
     spec = SimpleNamespace(params="radiomics.yaml", icc_threshold=0.75, correlation_threshold=0.9, lasso_folds=10)
-    counts = tables.selection_counts({"n_features_extracted": 100, "n_robust": 60, "n_uncorrelated": 20,
-                                      "n_selected": 5}, spec)
-    assert list(counts["features"]) == [100, 60, 20, 5]
-    assert counts.loc[1, "rule"] == "ICC(3,1) >= 0.75" and counts.loc[3, "rule"].startswith("10-fold")
+    summary = {"n_train": 112, "n_features_extracted": 100, "n_robust": 60, "n_uncorrelated": 20, "n_selected": 5}
+    counts = tables.selection_counts({**summary, "n_icc_patients": 30}, spec)
+    assert list(counts["features"]) == [100, 60, 20, 5] and counts.loc[3, "rule"].startswith("10-fold")
+    assert counts.loc[1, "rule"] == ("ICC(3,1) >= 0.75 (eroded and dilated masks of 30 of the 112 training patients, "
+                                     "drawn at random)")
+    assert "every training patient" in tables.selection_counts(summary, spec).loc[1, "rule"]  # an older bundle

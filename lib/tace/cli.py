@@ -182,6 +182,9 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     atexit.register(_stop_workers)
+    # before torch loads: its OpenMP threads sleep rather than spin when they wait, so that a
+    # competing process does not stall them (tace.parallel.set_cpu_threads)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @main.command("synth")
@@ -306,8 +309,9 @@ def train(manifest: Path, profile: str, out: Path, mask_label: int | None, cache
         _exit_with(exc)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    _out.print(f"Trained in {result.seconds:.0f} s on {result.n_train} patients; "
-               f"{result.n_selected_features} radiomics features selected. Bundle: {result.bundle}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, the first process speaks for all
+        _out.print(f"Trained in {result.seconds:.0f} s on {result.n_train} patients; "
+                   f"{result.n_selected_features} radiomics features selected. Bundle: {result.bundle}")
 
 
 @main.command("predict")

@@ -28,8 +28,8 @@ from contextlib import contextmanager
 
 from joblib import Parallel, parallel_config
 
-__all__ = ["SCHEDULER_ENV", "ClusterError", "cluster_address", "parallel_map", "scheduler_address", "usable_cores",
-           "work_on"]
+__all__ = ["SCHEDULER_ENV", "ClusterError", "cluster_address", "parallel_map", "scheduler_address", "set_cpu_threads",
+           "usable_cores", "work_on"]
 
 #: The environment variable that names a running Dask scheduler (as Dask's own clients read it).
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
@@ -103,3 +103,22 @@ def parallel_map(jobs: Iterable, n_jobs: int = 1) -> Iterator:
     if n_jobs < 0:
         n_jobs = max(1, usable_cores() + 1 + n_jobs)
     return Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+
+
+def set_cpu_threads(processes: int = 1) -> int:
+    """Give torch's CPU work the usable cores shared among ``processes`` training processes
+    (one per rank under ``torchrun``), and let its OpenMP threads sleep rather than spin when
+    they wait (``OMP_WAIT_POLICY=PASSIVE``, unless set): a spinning thread holds its core
+    while a competing process needs it, and on 2 cores that cost most of the speed
+    (``benchmarks/bench_threads.py``). The wait policy is read when torch loads, so the
+    command line sets it first; called later it only sets the thread count. An
+    ``OMP_NUM_THREADS`` in the environment (``torchrun`` sets 1) is taken as it is. Returns
+    the number of threads."""
+    n = max(1, usable_cores() // max(processes, 1))
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():  # the user's (or torchrun's) choice stands
+        n = max(1, int(os.environ["OMP_NUM_THREADS"]))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+
+    torch.set_num_threads(n)
+    return n

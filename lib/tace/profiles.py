@@ -86,6 +86,9 @@ class RadiomicsSettings(_Frozen):
 
     params: str = Field(description="PyRadiomics parameter file in analysis/params/")
     icc_threshold: Annotated[float, Field(ge=0, le=1)] = 0.75
+    #: Training patients whose masks are re-segmented (eroded, dilated) for the ICC filter: a
+    #: seeded random subset of this size, as radiomics studies commonly use 30; None: all.
+    icc_patients: Annotated[int, Field(ge=3)] | None = 30
     correlation_threshold: Annotated[float, Field(gt=0, le=1)] = 0.90
     lasso_folds: Annotated[int, Field(ge=2)] = 10
     xgb_folds: Annotated[int, Field(ge=2)] = 5

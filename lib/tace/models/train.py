@@ -39,6 +39,7 @@ from ..stats import youden_threshold
 from .bundle import cohort_fingerprint, package_versions, write_manifest
 from .clinical import CLINICAL_IMPUTATION, CLINICAL_VARIABLES, ClinicalModel, encode_clinical
 from .dcnn import DCNN, TEST_TIME_VIEWS
+from .distributed import barrier, start_from_env, stop
 from .fusion import FusionModel, Standardiser
 from .imputation import PredictorImputer
 from .radiomics_model import RadiomicsModel
@@ -159,13 +160,32 @@ def _write_gradcam(dcnn: DCNN, cohort: Cohort, seed: int, cspec: CropSpec, folde
     fig.savefig(folder / "gradcam.png", dpi=120, metadata={"Software": None})
 
 
+def icc_subset(n: int, size: int | None, seed: int) -> frozenset[int]:
+    """The rows of the ``n`` training patients whose masks are re-segmented for the ICC
+    filter: all of them when ``size`` is None or not below ``n``, else ``size`` rows drawn
+    without replacement from a stream of ``seed`` of their own (so that the subset does not
+    move when another random step is added)."""
+    if size is None or size >= n:
+        return frozenset(range(n))
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x1CC]))
+    return frozenset(int(k) for k in rng.choice(n, size=size, replace=False))
+
+
 def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path | None = None,
                  n_jobs: int = -1, progress: bool = True, console: Console | None = None,
                  device: str | None = None) -> TrainResult:
-    """Develop the clinical, radiomics, DCNN and DLR models and write ``out`` atomically."""
+    """Develop the clinical, radiomics, DCNN and DLR models and write ``out`` atomically.
+
+    Under ``torchrun`` (several processes, :mod:`tace.models.distributed`) every process runs
+    this same development and the DCNN trainings are shared among them; the first process
+    extracts the radiomics features (the others then read them from the cache), prints, and
+    writes ``out``."""
     from sklearn.model_selection import StratifiedKFold
 
+    ranks, device = start_from_env(device)
     console = console or Console(stderr=True)
+    if not ranks.main:
+        console, progress = Console(quiet=True), False
     check_out_folder(out, protected=(cohort.manifest.parent,))  # before minutes of work, not after
     t_start = time.perf_counter()
     seed = profile.seed
@@ -184,13 +204,21 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     imputer = PredictorImputer.fit(encode_clinical(train), {v: k for v, (k, _) in CLINICAL_IMPUTATION.items()},
                                    {v: t for v, (_, t) in CLINICAL_IMPUTATION.items()})
 
+    # every patient with the original mask; the ICC filter's re-segmentations on a seeded subset
+    icc_rows = icc_subset(len(train), profile.radiomics.icc_patients, seed)
     cases = [RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), lab, pert)
              for pert in ("original", "erode", "dilate")
-             for r, lab in zip(train.itertuples(index=False), labels, strict=True)]
-    feats = extract_radiomics(cases, params, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+             for k, (r, lab) in enumerate(zip(train.itertuples(index=False), labels, strict=True))
+             if pert == "original" or k in icc_rows]
+    if ranks.main:
+        feats = extract_radiomics(cases, params, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+    barrier()  # the other processes read what the first one extracted
+    if not ranks.main:
+        feats = extract_radiomics(cases, params, cache_dir=cache_dir, n_jobs=1)
     by = {p: feats.xs(p, level="perturbation") for p in ("original", "erode", "dilate")}
     original = by["original"].loc[train["patient_id"]]
     robust, icc = icc_filter(original, [by["erode"], by["dilate"]], profile.radiomics.icc_threshold)
+    console.print(f"ICC filter on {len(icc_rows)} of {len(train)} training patients' re-segmentations")
     if not robust:
         raise ValueError("no radiomics feature reached the ICC threshold "
                          f"{profile.radiomics.icc_threshold}; lower radiomics.icc_threshold")
@@ -259,6 +287,7 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
                                  "regression with posterior parameter draws for continuous and count predictors, "
                                  "tumour number and size on the log scale; logistic for binary ones); no outcome"},
         "radiomics": {"pyradiomics_params": params, "n_extracted": int(original.shape[1]),
+                      "icc_patients": len(icc_rows),
                       "robust_features": robust, "selected_features": radiomics.selected,
                       "xgboost_params": radiomics.xgb_params},
         "dcnn": {"architecture": "torchvision resnet50, 1 logit", "crops": {"size": cspec.size, "slices": cspec.slices,
@@ -280,6 +309,13 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         "development_summary": _summary(train, oof, fitted),
     }
 
+    if ranks.world > 1:  # only the first process writes
+        barrier()
+        stop()
+        if not ranks.main:
+            return TrainResult(Path(out), Path(out) / "bundle", len(train), len(radiomics.selected),
+                               time.perf_counter() - t_start,
+                               {"clinical": clinical, "radiomics": radiomics, "dcnn": dcnn, "fusion": fusion})
     with atomic_directory(out, overwrite=True, marker="tace train", protected=(cohort.manifest.parent,)) as tmp:
         bundle = tmp / "bundle"
         bundle.mkdir()
@@ -308,6 +344,7 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
         fitted.to_csv(record / "fitted_predictions.csv", index=False)
         (record / "summary.json").write_text(json.dumps({
             "n_train": int(len(train)), "n_features_extracted": int(original.shape[1]),
+            "n_icc_patients": len(icc_rows),
             "n_robust": len(robust), "n_uncorrelated": len(radiomics.uncorrelated),
             "n_selected": len(radiomics.selected), "dcnn_images_per_second": history.images_per_second,
             "device": dcnn.device}, indent=2) + "\n")

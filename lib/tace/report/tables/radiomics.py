@@ -14,12 +14,17 @@ __all__ = ["XGBOOST_FIXED", "selected_features", "selection_counts", "xgboost_gr
 
 def selection_counts(summary: dict, spec) -> pd.DataFrame:
     """Features left after each step of the selection (training summary) with the step's rule
-    from the profile's radiomics settings ``spec``."""
+    from the profile's radiomics settings ``spec``, including on how many training patients the
+    ICC filter's re-segmentations were made (all of them in a bundle from before the subset)."""
+    icc_patients = summary.get("n_icc_patients", summary["n_train"])
     return pd.DataFrame([
         {"step": "extracted (PyRadiomics)", "features": summary["n_features_extracted"],
          "rule": f"parameter file {spec.params}"},
         {"step": "robust to re-segmentation", "features": summary["n_robust"],
-         "rule": f"ICC(3,1) >= {spec.icc_threshold}"},
+         "rule": f"ICC(3,1) >= {spec.icc_threshold} (eroded and dilated masks of {icc_patients} of the "
+                 f"{summary['n_train']} training patients, drawn at random)"
+                 if icc_patients < summary["n_train"] else f"ICC(3,1) >= {spec.icc_threshold} (eroded and dilated "
+                                                           f"masks of every training patient)"},
         {"step": "not redundant", "features": summary["n_uncorrelated"],
          "rule": f"|Pearson r| <= {spec.correlation_threshold} with every feature kept before it"},
         {"step": "selected by LASSO", "features": summary["n_selected"],
