@@ -7,12 +7,14 @@ loads): the training step of ``tace train`` (``tace.models.dcnn.training_step``,
 augmentation) at the default profile's size (64 px, batch 32), timed for ``--seconds`` after
 a warm-up, once alone and once beside ``python -c "while True: pass"``.
 
-    .venv/bin/python benchmarks/bench_threads.py [--seconds 20] [--settings tace spin passive one-thread]
+    .venv/bin/python benchmarks/bench_threads.py [--seconds 20] [--settings tace torch-default spin passive ...]
 
 Settings: ``tace`` is what ``tace train`` does (``tace.parallel.set_cpu_threads``: as many
 threads as usable cores, OpenMP threads that sleep rather than spin when they wait);
-``spin`` is torch's default (threads spin at barriers); ``passive`` is OMP_WAIT_POLICY=PASSIVE
-alone; ``one-thread`` is one torch thread. Prints images/s and the share of the quiet speed
+``torch-default`` sets nothing (libgomp spins for a while before it sleeps); ``spin`` is
+OMP_WAIT_POLICY=ACTIVE (threads always spin at barriers); ``passive`` is OMP_WAIT_POLICY=PASSIVE
+alone; ``one-thread`` is one torch thread; ``spin-10k`` and ``spin-100k`` shorten libgomp's
+spinning (GOMP_SPINCOUNT) instead of stopping it. Prints images/s and the share of the quiet speed
 kept beside the busy process (goal: at least 40%).
 """
 
@@ -28,9 +30,12 @@ import time
 
 SETTINGS = {
     "tace": {},  # tace.parallel.set_cpu_threads decides
+    "torch-default": {},  # nothing set: libgomp spins a while, then sleeps
     "spin": {"OMP_WAIT_POLICY": "ACTIVE"},
     "passive": {"OMP_WAIT_POLICY": "PASSIVE"},
     "one-thread": {"OMP_NUM_THREADS": "1"},
+    "spin-10k": {"GOMP_SPINCOUNT": "10000"},
+    "spin-100k": {"GOMP_SPINCOUNT": "100000"},
 }
 
 
@@ -64,7 +69,7 @@ def child(seconds: float, setting: str) -> None:
 
 
 def run(setting: str, seconds: float, busy: bool) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT")}
     env.update(SETTINGS[setting])
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
     try:
