@@ -295,21 +295,27 @@ def train(manifest: Path, profile: str, out: Path, mask_label: int | None, cache
                    weights: JSON, XGBoost JSON, safetensors. No pickle. Shareable.
     OUT/training/  OR tables, ICC, LASSO path, XGBoost CV, DCNN loss curve and the
                    out-of-fold predictions (patient-level: keep it in-house).
+
+    \b
+    On several GPUs (one process each; the first writes OUT):
+    torchrun --standalone --nproc_per_node N -m tace train --cohort ... --out ...
     """
     from .models import train_models
 
     prof = _profile(profile)
     _check_out(out, manifest.parent)
     try:
-        cohort = load_cohort(manifest, mask_label=mask_label, n_jobs=max(n_jobs, 1), progress=True)
-        print_warnings(cohort, _err)
+        first = os.environ.get("RANK", "0") == "0"  # under torchrun, the first process speaks for all
+        cohort = load_cohort(manifest, mask_label=mask_label, n_jobs=max(n_jobs, 1), progress=first)
+        if first:
+            print_warnings(cohort, _err)
         result = train_models(cohort, prof, out, cache_dir=cache_dir, n_jobs=n_jobs, console=_err,
                               device=device)
     except CohortError as exc:
         _exit_with(exc)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    if os.environ.get("RANK", "0") == "0":  # under torchrun, the first process speaks for all
+    if first:
         _out.print(f"Trained in {result.seconds:.0f} s on {result.n_train} patients; "
                    f"{result.n_selected_features} radiomics features selected. Bundle: {result.bundle}")
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 __all__ = ["Ranks", "barrier", "current_ranks", "global_batch_norm", "global_batch_norm_class", "shard_bounds",
            "start_from_env", "stop"]
@@ -67,7 +68,9 @@ def start_from_env(device: str | None) -> tuple[Ranks, str | None]:
         device = f"cuda:{ranks.local_rank}"
         torch.cuda.set_device(ranks.local_rank)
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if cuda else "gloo")
+        # the other processes wait at a barrier while the first extracts the radiomics
+        # features, which on a large cohort takes longer than the default 10-30 minutes
+        dist.init_process_group(backend="nccl" if cuda else "gloo", timeout=timedelta(hours=6))
     return ranks, device or "cpu"
 
 
