@@ -77,7 +77,7 @@ def stage(name: str, run: Path, jobs: int) -> dict:
     if name == "twin":
         from tace.cohort.synthetic import generate_twin
 
-        twin = generate_twin(run / "cohort", prof.synthetic, prof.seed, n_jobs=jobs)
+        twin = generate_twin(run / "cohort", prof.synthetic, prof.seed, n_jobs=jobs, preview=True)
         return {"patients": sum(twin.counts.values())}
     if name == "check":
         from tace.cohort import load_cohort

@@ -541,3 +541,17 @@ def test_the_icc_subset_is_seeded_of_the_asked_size_and_everyone_when_fewer():
     assert len(picked) == 30 and picked <= set(range(112)) and icc_subset(112, 30, seed=7) == picked
     assert icc_subset(112, 30, seed=8) != picked
     assert icc_subset(24, 30, seed=7) == frozenset(range(24)) and icc_subset(50, None, seed=7) == frozenset(range(50))
+
+
+def test_scoring_in_chunks_gives_every_patient_the_same_score_bit_for_bit(trained, radiomics_cache, monkeypatch):
+    """Scoring holds the crops of SCORING_CHUNK patients at a time (memory flat in the cohort's
+    size); with chunks of 5 patients, whose crops fill no DCNN batch, every score is the
+    whole-cohort one to the bit."""
+    from tace.models import predict
+
+    cohort, result = trained
+    whole = predict.score_cohort(result.bundle, cohort, cache_dir=radiomics_cache, n_jobs=1).scores
+    monkeypatch.setattr(predict, "SCORING_CHUNK", 5)
+    chunked = predict.score_cohort(result.bundle, cohort, cache_dir=radiomics_cache, n_jobs=1).scores
+    assert len(whole) > 5 * 4
+    pd.testing.assert_frame_equal(whole, chunked, check_exact=True)

@@ -150,6 +150,25 @@ def predict_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None
                         device=device).scores
 
 
+#: Patients whose crops are held in memory at once while scoring: memory stays flat however
+#: large the cohort. A multiple of 128 / slices crops, so that the DCNN's batches (128 crops)
+#: are the same as when every patient is scored at once, and so is every score, bit for bit.
+SCORING_CHUNK = 256
+
+
+def _dcnn_scores(dcnn, table: pd.DataFrame, labels: list, spec: CropSpec, views: tuple[str, ...],
+                 n_jobs: int) -> np.ndarray:
+    """Each patient's DCNN score, the crops made and scored :data:`SCORING_CHUNK` patients
+    at a time."""
+    images, masks = list(table["image"]), list(table["mask"])
+    scores = np.empty(len(table), dtype=np.float64)
+    for lo in range(0, len(table), SCORING_CHUNK):
+        hi = min(lo + SCORING_CHUNK, len(table))
+        crops, owner = make_crops(images[lo:hi], masks[lo:hi], spec, labels[lo:hi], n_jobs=n_jobs)
+        scores[lo:hi] = dcnn.predict_patients(crops, owner, hi - lo, views=views)
+    return scores
+
+
 def score_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None = None, n_jobs: int = 1,
                  progress: bool = False, device: str | None = None) -> ScoredCohort:
     """Score every patient of ``cohort`` with the bundle in ``models`` (hashes checked first),
@@ -177,14 +196,13 @@ def score_cohort(models: Path | str, cohort: Cohort, *, cache_dir: Path | None =
                          f"{crop.get('normalisation')!r}; this version of tace makes them "
                          f"{CROP_NORMALISATION!r}; retrain the bundle (tace train) with this version")
     spec = CropSpec(size=crop["size"], slices=crop["slices"], margin_mm=crop["margin_mm"])
-    crops, owner = make_crops(list(table["image"]), list(table["mask"]), spec, labels, n_jobs=n_jobs)
     out = pd.DataFrame({"patient_id": table["patient_id"].to_numpy(), "cohort": table["cohort"].to_numpy()})
     out["clinical"] = clinical_score
     out["radiomics"] = radiomics.predict_proba(feats.loc[table["patient_id"]])
     # the views the bundle was developed with (validated by read_bundle; bundles from before
     # test-time augmentation scored each crop as it is)
     views = tuple(m["dcnn"].get("test_time_views", ["as_is"]))
-    out["dcnn"] = dcnn.predict_patients(crops, owner, len(table), views=views)
+    out["dcnn"] = _dcnn_scores(dcnn, table, labels, spec, views, n_jobs)
     out["dlr"] = fusion.predict_proba(out["dcnn"].to_numpy(), out["radiomics"].to_numpy())
     if not np.isfinite(out[list(SCORE_COLUMNS)].to_numpy()).all():
         raise ValueError("a model returned a non-finite score; the bundle or the cohort is unusable")
