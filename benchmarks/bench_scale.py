@@ -224,8 +224,13 @@ def main() -> None:
             if mode == "dask":
                 from distributed import LocalCluster
 
+                saved = dict(os.environ)
                 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                        dashboard_address=None)
+                # its nannies set OMP_NUM_THREADS=1 in this process's environment for their
+                # workers; the stages run here must not inherit it
+                os.environ.clear()
+                os.environ.update(saved)
             try:
                 for name in STAGES:
                     if mode == "dask" and name not in PARALLEL and name != "train":

@@ -18,20 +18,39 @@ from tace.parallel import SCHEDULER_ENV, ClusterError, parallel_map, scheduler_a
 
 TACE = str(Path(sys.executable).with_name("tace"))
 
+#: The environment before any cluster: a LocalCluster's nannies live in this process and set
+#: OMP_NUM_THREADS=1 (Dask's pre-spawn-environ) in its environment for their workers, where
+#: it would stay and give every later process one torch thread (other numerics, slower).
+CLEAN_ENV = dict(os.environ)
+
+
+def _restore_env() -> None:
+    os.environ.clear()
+    os.environ.update(CLEAN_ENV)
+
 
 @pytest.fixture(scope="module")
 def cluster():
     """Two worker processes (one thread each) behind a scheduler on 127.0.0.1; yields its
     address and a client to ask the scheduler what ran."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as local, distributed.Client(local.scheduler_address) as c:
-        yield local.scheduler_address, c
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                      dashboard_address=None) as local, \
+                distributed.Client(local.scheduler_address) as c:
+            _restore_env()
+            yield local.scheduler_address, c
+    finally:
+        _restore_env()
 
 
 def _tace(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([TACE, *args], capture_output=True, text=True, encoding="utf-8", timeout=900,
-                          env={**os.environ, **(env or {})})
+                          env={**CLEAN_ENV, **(env or {})})
+
+
+def test_a_local_cluster_leaves_this_process_environment_as_it_found_it(cluster):
+    assert os.environ.get("OMP_NUM_THREADS") == CLEAN_ENV.get("OMP_NUM_THREADS")
 
 
 def _digests(root: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
@@ -90,8 +109,11 @@ def _die_first_time(marker: Path, x: int) -> int:
 
 def test_a_task_whose_worker_dies_runs_again_on_another(cluster, tmp_path):
     address, _ = cluster
-    with work_on(address):
-        out = list(parallel_map(delayed(_die_first_time)(tmp_path / "died", x) for x in range(6)))
+    try:
+        with work_on(address):
+            out = list(parallel_map(delayed(_die_first_time)(tmp_path / "died", x) for x in range(6)))
+    finally:
+        _restore_env()  # the nanny that restarted the worker set its environment again
     assert out == [0, 2, 4, 6, 8, 10] and (tmp_path / "died").exists()
 
 
