@@ -25,8 +25,14 @@ CLEAN_ENV = dict(os.environ)
 
 
 def _restore_env() -> None:
-    os.environ.clear()
-    os.environ.update(CLEAN_ENV)
+    """Undo what the nannies set (only those variables: pytest keeps its own in os.environ)."""
+    import dask
+
+    for key in dask.config.get("distributed.nanny.pre-spawn-environ", {}):
+        if key in CLEAN_ENV:
+            os.environ[key] = CLEAN_ENV[key]
+        else:
+            os.environ.pop(key, None)
 
 
 @pytest.fixture(scope="module")
