@@ -192,10 +192,25 @@ def extract_radiomics(cases: list[RadiomicsCase], params: dict, *, cache_dir: Pa
     if progress:
         from rich.progress import track
         results = track(results, total=len(cases), description="Radiomics features")
-    rows = list(results)
     index = pd.MultiIndex.from_tuples([(c.patient_id, c.perturbation) for c in cases],
                                       names=["patient_id", "perturbation"])
-    frame = pd.DataFrame(rows, index=index)
-    # one column order whether a value was computed or read from the cache (the greedy
-    # correlation filter downstream depends on it)
-    return frame[sorted(frame.columns)]
+    # Each case's features become a row of floats as they arrive (8 bytes a feature, not a
+    # dict of Python floats: memory stays small for thousands of patients). One column order,
+    # sorted, whether a value was computed or read from the cache (the greedy correlation
+    # filter downstream depends on it); a feature some case lacks is NaN for it.
+    names: list[str] = []
+    rows: list[np.ndarray] = []
+    ragged: list[dict] = []
+    for values in results:
+        if not names:
+            names = sorted(values)
+        if ragged or len(values) != len(names) or any(n not in values for n in names):
+            ragged.append(values)
+            continue
+        rows.append(np.fromiter((values[n] for n in names), dtype=np.float64, count=len(names)))
+    if ragged:  # cases with other features than the first: aligned by name
+        columns = sorted(set(names).union(*ragged))
+        rows = [np.array([dict(zip(names, r, strict=True)).get(c, np.nan) for c in columns]) for r in rows]
+        rows += [np.array([v.get(c, np.nan) for c in columns], dtype=np.float64) for v in ragged]
+        names = columns
+    return pd.DataFrame(np.vstack(rows) if rows else np.empty((len(cases), 0)), index=index, columns=names)
