@@ -28,7 +28,7 @@ from contextlib import contextmanager
 
 from joblib import Parallel, parallel_config
 
-__all__ = ["SCHEDULER_ENV", "ClusterError", "cluster_address", "parallel_map", "scheduler_address", "set_cpu_threads",
+__all__ = ["SCHEDULER_ENV", "ClusterError", "parallel_map", "scheduler_address", "set_cpu_threads",
            "usable_cores", "work_on"]
 
 #: The environment variable that names a running Dask scheduler (as Dask's own clients read it).
@@ -55,11 +55,6 @@ def scheduler_address(option: str | None = None) -> str | None:
     None (local cores)."""
     value = (option or os.environ.get(SCHEDULER_ENV) or "").strip()
     return value or None
-
-
-def cluster_address() -> str | None:
-    """The scheduler address of the enclosing :func:`work_on`, or None when work is local."""
-    return _cluster.get()
 
 
 @contextmanager

@@ -200,17 +200,15 @@ def extract_radiomics(cases: list[RadiomicsCase], params: dict, *, cache_dir: Pa
     # filter downstream depends on it); a feature some case lacks is NaN for it.
     names: list[str] = []
     rows: list[np.ndarray] = []
-    ragged: list[dict] = []
     for values in results:
         if not names:
             names = sorted(values)
-        if ragged or len(values) != len(names) or any(n not in values for n in names):
-            ragged.append(values)
-            continue
-        rows.append(np.fromiter((values[n] for n in names), dtype=np.float64, count=len(names)))
-    if ragged:  # cases with other features than the first: aligned by name
-        columns = sorted(set(names).union(*ragged))
-        rows = [np.array([dict(zip(names, r, strict=True)).get(c, np.nan) for c in columns]) for r in rows]
-        rows += [np.array([v.get(c, np.nan) for c in columns], dtype=np.float64) for v in ragged]
-        names = columns
+        elif not values.keys() <= set(names):  # a feature the cases before lack: widen their rows
+            wider = sorted(set(names) | values.keys())
+            at = [wider.index(n) for n in names]
+            for k, row in enumerate(rows):
+                rows[k] = np.full(len(wider), np.nan)
+                rows[k][at] = row
+            names = wider
+        rows.append(np.fromiter((values.get(n, np.nan) for n in names), dtype=np.float64, count=len(names)))
     return pd.DataFrame(np.vstack(rows) if rows else np.empty((len(cases), 0)), index=index, columns=names)

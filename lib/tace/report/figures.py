@@ -17,13 +17,12 @@ from ..plots.curves import plot_calibration_grid, plot_decision_curve, plot_km, 
 from ..plots.features import plot_correlation_steps
 from ..plots.truth import plot_truth_scatter
 from ..stats import calibration, kaplan_meier, logrank_test, net_benefit, roc_auc, roc_curve
+from .selection import PROBABILITY_FLOOR, assessed, clipped
 
 __all__ = ["DECISION_THRESHOLDS", "PROBABILITY_FLOOR", "calibration_figure", "casemix_figure",
            "correlation_steps_figure", "decision_curve_figure", "km_figure", "roc_figure",
            "score_distribution_figure", "survival_calibration_figure", "truth_scatter_figure"]
 
-#: Probabilities of exactly 0 or 1 have no logit: they are moved this far inside (0, 1).
-PROBABILITY_FLOOR = 1e-6
 
 
 #: The threshold probabilities of the decision curves: 5% to 80% by 1%.
@@ -31,10 +30,10 @@ DECISION_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.81, 0.01))
 
 
 def _cohort_part(data: pd.DataFrame, cohort: str, outcome: str) -> tuple[pd.DataFrame, np.ndarray]:
-    part = data[(data["cohort"] == cohort) & data[outcome].notna()]
+    part, y = assessed(data, cohort, outcome)
     if part.empty:
         raise ValueError(f"no {cohort} patient has the outcome {outcome!r}")
-    return part, part[outcome].astype(bool).to_numpy()
+    return part, y
 
 
 def roc_figure(data: pd.DataFrame, cohort: str, models: list[str], *, source: str,
@@ -77,7 +76,7 @@ def calibration_figure(data: pd.DataFrame, cohort: str, models: list[str], *, so
     results: dict = {}
     probs = {}
     for m in models:
-        p = part[m].clip(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR).to_numpy(dtype=float)
+        p = clipped(part[m])
         probs[m] = p
         try:
             results[m] = calibration(y, p, fitted_on_cohort=False)

@@ -226,8 +226,6 @@ def _embed(run_dir: Path, notebooks: _Notebooks, notebook: str, label: str, numb
     return (f'<div class="tablewrap" id="{label}"><div class="caption">{caption}</div>{table}{links}</div>')
 
 
-
-
 def _paged_width(run_dir: Path, label: str) -> float:
     """A figure's width in the PDF and DOCX, in per cent of the text width: its natural width
     (the SVG's, which is matplotlib's figure size) but never wider than the text, so that a

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from .. import __version__
 from ..io import atomic_write_text
+from ..plots.legibility import MIN_FONT_PT
 from .article import write_article
 from .notebooks import run_notebook
 from .provenance import git_commit
@@ -46,7 +47,8 @@ def illegible_figures(run_dir: Path) -> list[str]:
         check = json.loads(sidecar.read_text()).get("legibility")
         if check is None or check.get("ok", True):
             continue
-        problems = [f"text under 7 pt (smallest {check['min_font_pt']:.1f} pt)" if check.get("small") else "",
+        small = f"text under {MIN_FONT_PT:g} pt (smallest {check['min_font_pt']:.1f} pt)"
+        problems = [small if check.get("small") else "",
                     f"{len(check.get('overlaps', []))} overlapping text pair(s)" if check.get("overlaps") else "",
                     "text cut off: " + ", ".join(check["outside"][:3]) if check.get("outside") else ""]
         found.append(f"{sidecar.stem} is not legible at the article's width: " + "; ".join(p for p in problems if p))

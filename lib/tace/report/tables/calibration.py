@@ -8,7 +8,8 @@ import pandas as pd
 
 from ...stats import calibration
 from ...stats.calibration import calibration_bootstrap
-from ._common import PROBABILITY_FLOOR, assessed, clipped, leading
+from ..selection import PROBABILITY_FLOOR, assessed, clipped
+from ._common import leading
 
 __all__ = ["calibration_bootstrap_table", "calibration_table", "pooled_imputation_table", "training_citl_table"]
 

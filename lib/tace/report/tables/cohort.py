@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..selection import as_bool
+
 __all__ = ["analysis_flow", "outcomes_by_cohort", "table_one"]
 
 #: Table 1's variables, their display names, and which are categorical or skewed.
@@ -63,7 +65,7 @@ def outcomes_by_cohort(data: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     rows = []
     for c in order:
         part = data[data["cohort"] == c]
-        known = part["nonresponse"].dropna().astype(str).isin(["True", "1", "1.0"])
+        known = pd.Series(as_bool(part["nonresponse"].dropna()))
         rows.append({"cohort": c, "patients": len(part), "with_mrecist": int(part["nonresponse"].notna().sum()),
                      "nonresponders": int(known.sum()),
                      "nonresponse_rate": known.mean() if len(known) else np.nan,

@@ -7,7 +7,7 @@ from itertools import combinations
 import pandas as pd
 
 from ...stats import delong_test, roc_auc, threshold_metrics
-from ._common import assessed
+from ..selection import assessed
 
 __all__ = ["auc_table", "delong_table", "threshold_table"]
 

@@ -12,7 +12,7 @@ from scipy.special import logit
 
 from ...stats import external_validation_sample_size, roc_auc
 from ...stats.samplesize import SampleSizeResult
-from ._common import as_bool, clipped
+from ..selection import as_bool, clipped
 
 __all__ = ["BuiltTable", "casemix_table", "lp_relatedness_table", "sample_size_table", "site_heterogeneity_table",
            "subgroup_table", "updating_optimism_table", "updating_side_by_side", "validation_performance"]
