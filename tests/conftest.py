@@ -59,6 +59,17 @@ def smoke_twin(tmp_path_factory, smoke_profile) -> Path:
 
 
 @pytest.fixture(scope="session")
+def default_twin(tmp_path_factory):
+    """The default profile's digital twin (the paper's cohort sizes), drawn once per test
+    session for the slow tests that need it. Do not modify it."""
+    from tace.cohort.synthetic import generate_twin
+    from tace.profiles import load_profile
+
+    profile = load_profile("default")
+    return generate_twin(tmp_path_factory.mktemp("twin") / "default", profile.synthetic, profile.seed, n_jobs=-1)
+
+
+@pytest.fixture(scope="session")
 def radiomics_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("radiomics-cache")
 

@@ -239,18 +239,17 @@ def test_dlr_of_the_smoke_bundle_on_its_training_patients_is_within_0_1_of_the_o
 
 
 @pytest.mark.slow
-def test_dlr_of_the_default_bundle_on_its_training_patients_is_within_0_1_of_the_observed_rate(tmp_path):
+def test_dlr_of_the_default_bundle_on_its_training_patients_is_within_0_1_of_the_observed_rate(default_twin,
+                                                                                              tmp_path):
     """The default profile's twin and models (a few minutes on two cores)."""
     from rich.console import Console
 
     from tace.cohort import load_cohort
-    from tace.cohort.synthetic import generate_twin
     from tace.models import train_models
     from tace.profiles import load_profile
 
     profile = load_profile("default")
-    generate_twin(tmp_path / "twin", profile.synthetic, profile.seed, n_jobs=2)
-    cohort = load_cohort(tmp_path / "twin" / "manifest.csv", n_jobs=2)
+    cohort = load_cohort(default_twin.manifest, n_jobs=2)
     result = train_models(cohort, profile, tmp_path / "models", cache_dir=tmp_path / "cache", n_jobs=2,
                           progress=False, console=Console(quiet=True))
     citl = read_bundle(result.bundle).manifest["development_summary"]["calibration_in_the_large"]["dlr"]

@@ -162,12 +162,10 @@ def test_preview_is_a_png_of_several_patients(smoke_twin):
 
 
 @pytest.mark.slow
-def test_default_twin_has_the_papers_sizes_fits_300_mb_and_satisfies_the_contract(tmp_path):
+def test_default_twin_has_the_papers_sizes_fits_300_mb_and_satisfies_the_contract(default_twin):
     from tace.cohort import load_cohort
-    from tace.profiles import load_profile
 
-    profile = load_profile("default")
-    twin = generate_twin(tmp_path / "default", profile.synthetic, profile.seed, n_jobs=-1)
+    twin = default_twin
     assert twin.counts == {"train": 112, "test": 48, "external": 38, "followup": 117}
     size_mb = sum(p.stat().st_size for p in twin.root.rglob("*") if p.is_file()) / 1e6
     assert size_mb < 300
