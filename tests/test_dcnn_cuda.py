@@ -81,65 +81,20 @@ def test_a_bundle_trained_on_cuda_predicts_the_same_on_the_cpu(tmp_path):
     np.testing.assert_allclose(gpu, cpu, atol=0.02)
 
 
-def _one_cuda_step(rank: int, world: int, port: int, out: str) -> None:
-    """One float64 training step on a fixed global batch of 12 crops: DDP over ``world`` GPUs
-    (NCCL, SyncBatchNorm, one process per GPU) or one plain process on cuda:0; plain SGD with
-    lr 1, so that the change of the weights is the gradient. Rank 0 saves the weights."""
-    import torch
-
-    from tace.models.dcnn import build_resnet50, training_step
-    from tace.profiles import AugmentSettings
-
-    device = torch.device("cuda", rank)
-    torch.cuda.set_device(device)
-    torch.manual_seed(3)
-    model = build_resnet50().double().to(device)  # float64: float32 rounding would hide the comparison
-    x = torch.randn(12, 3, 32, 32, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(device)
-    y = (torch.arange(12) % 3 == 0).float().to(device)  # the step's loss is float32
-    net = model
-    if world > 1:
-        import torch.distributed as dist
-        from torch.nn.parallel import DistributedDataParallel
-
-        from tace.models.distributed import global_batch_norm
-
-        dist.init_process_group("nccl", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
-        model = global_batch_norm(model, cuda=True)
-        net = DistributedDataParallel(model, device_ids=[rank])
-    opt = torch.optim.SGD(model.parameters(), lr=1.0)
-    gen = torch.Generator(device=device).manual_seed(5)  # the same augmentation drawn on every GPU
-    model.train()
-    # cuda=False: no bf16 autocast, so that the step stays in float64
-    training_step(net, opt, None, AugmentSettings(), gen, False, shard=(rank, world))(x, y)
-    if rank == 0:
-        torch.save({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, out)
-    if world > 1:
-        dist.destroy_process_group()
-
-
 def test_one_ddp_step_on_two_gpus_gives_the_single_gpu_weights(tmp_path):
     """NCCL's DistributedDataParallel with SyncBatchNorm on two GPUs against one GPU, one
-    float64 step (issue 14: the DDP path on the GPUs a machine has). Needs two GPUs: NCCL
-    refuses two processes on one device."""
-    import socket
-
+    float64 step (issue 14: the DDP path on the GPUs a machine has; tests/test_distributed.py
+    runs the same step on the CPU with gloo). Needs two GPUs: NCCL refuses two processes on
+    one device."""
     import torch
     import torch.multiprocessing as mp
 
+    from tests.ddp_step import free_port, one_step, step_sizes
+
     if torch.cuda.device_count() < 2:
         pytest.skip(f"needs two CUDA devices; this machine has {torch.cuda.device_count()}")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    _one_cuda_step(0, 1, 0, str(tmp_path / "one.pt"))
-    mp.spawn(_one_cuda_step, args=(2, port, str(tmp_path / "two.pt")), nprocs=2, join=True)
-    one, two = torch.load(tmp_path / "one.pt"), torch.load(tmp_path / "two.pt")
-    assert one.keys() == two.keys()
-    from tace.models.dcnn import build_resnet50
-
-    torch.manual_seed(3)
-    start = build_resnet50().double().state_dict()
-    moved = max(float((one[k] - start[k]).abs().max()) for k in one if one[k].is_floating_point())
-    worst = max(float((one[k] - two[k]).abs().max()) for k in one if one[k].is_floating_point())
+    one_step(0, 1, 0, str(tmp_path / "one.pt"), "cuda")
+    mp.spawn(one_step, args=(2, free_port(), str(tmp_path / "two.pt"), "cuda"), nprocs=2, join=True)
+    moved, worst = step_sizes(tmp_path / "one.pt", tmp_path / "two.pt")
     assert moved > 1e-3  # the step did change the weights
     assert worst < 1e-5 * moved, (worst, moved)  # CPU and gloo, the same step: 7e-8 of the step

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tace.models.distributed import shard_bounds
+from tests.ddp_step import free_port, one_step, step_sizes
 
 TORCHRUN = str(Path(sys.executable).with_name("torchrun"))
 
@@ -40,71 +40,16 @@ def test_shards_cover_the_global_batch_in_order_with_sizes_one_apart():
             assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
 
 
-def _one_step(rank: int, world: int, port: int, out: str) -> None:
-    """One training step of tace's DCNN on a fixed global batch of 12 crops: DDP over
-    ``world`` gloo processes (world > 1) or one plain process; plain SGD with lr 1, so that
-    the weight change is the gradient itself. Rank 0 saves the weights."""
-    import torch
-
-    from tace.models.dcnn import build_resnet50, training_step
-    from tace.profiles import AugmentSettings
-
-    torch.set_num_threads(1)
-    torch.manual_seed(3)
-    model = build_resnet50().double()  # float64: the rounding of float32 would hide the comparison
-    x = torch.randn(12, 3, 32, 32, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    y = (torch.arange(12) % 3 == 0).float()
-    net = model
-    if world > 1:
-        import torch.distributed as dist
-        from torch.nn.parallel import DistributedDataParallel
-
-        from tace.models.distributed import global_batch_norm
-
-        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
-        model = global_batch_norm(model, cuda=False)
-        net = DistributedDataParallel(model)
-    opt = torch.optim.SGD(model.parameters(), lr=1.0)
-    gen = torch.Generator().manual_seed(5)  # the same augmentation drawn on every process
-    model.train()
-    step = training_step(net, opt, None, AugmentSettings(), gen, False, shard=(rank, world))
-    step(x, y)
-    if rank == 0:
-        torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, out)
-    if world > 1:
-        dist.destroy_process_group()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_one_step_on_two_processes_gives_the_single_process_weights(tmp_path):
     """Global-batch BatchNorm, the split of the batch, the augmentation drawn for all of it
-    and the loss weighting together give the single-process gradient."""
-    import torch
+    and the loss weighting together give the single-process gradient (gloo, CPU)."""
     import torch.multiprocessing as mp
 
-    _one_step(0, 1, 0, str(tmp_path / "one.pt"))
-    mp.spawn(_one_step, args=(2, _free_port(), str(tmp_path / "two.pt")), nprocs=2, join=True)
-    one, two = torch.load(tmp_path / "one.pt"), torch.load(tmp_path / "two.pt")
-    assert one.keys() == two.keys()
-    start = build_start_state()
-    moved = max(float((one[k].double() - start[k].double()).abs().max()) for k in one if one[k].is_floating_point())
-    worst = max(float((one[k].double() - two[k].double()).abs().max()) for k in one if one[k].is_floating_point())
+    one_step(0, 1, 0, str(tmp_path / "one.pt"))
+    mp.spawn(one_step, args=(2, free_port(), str(tmp_path / "two.pt")), nprocs=2, join=True)
+    moved, worst = step_sizes(tmp_path / "one.pt", tmp_path / "two.pt")
     assert moved > 1e-3  # the step did change the weights
     assert worst < 1e-5 * moved, (worst, moved)  # measured: 7e-8 (the loss is float32)
-
-
-def build_start_state():
-    import torch
-
-    from tace.models.dcnn import build_resnet50
-
-    torch.manual_seed(3)
-    return {k: v.detach().clone() for k, v in build_resnet50().double().state_dict().items()}
 
 
 def _digest(path: Path) -> str:

@@ -24,7 +24,6 @@ __all__ = ["DECISION_THRESHOLDS", "PROBABILITY_FLOOR", "calibration_figure", "ca
            "score_distribution_figure", "survival_calibration_figure", "truth_scatter_figure"]
 
 
-
 #: The threshold probabilities of the decision curves: 5% to 80% by 1%.
 DECISION_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.81, 0.01))
 
