@@ -28,8 +28,8 @@ from contextlib import contextmanager
 
 from joblib import Parallel, parallel_config
 
-__all__ = ["SCHEDULER_ENV", "ClusterError", "parallel_map", "scheduler_address", "set_cpu_threads",
-           "usable_cores", "work_on"]
+__all__ = ["HANDSHAKE_TIMEOUT_S", "SCHEDULER_ENV", "ClusterError", "check_scheduler", "parallel_map",
+           "parse_scheduler_address", "scheduler_address", "set_cpu_threads", "usable_cores", "work_on"]
 
 #: The environment variable that names a running Dask scheduler (as Dask's own clients read it).
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
@@ -57,21 +57,125 @@ def scheduler_address(option: str | None = None) -> str | None:
     return value or None
 
 
-@contextmanager
-def work_on(address: str | None, *, timeout_s: float = 10.0) -> Iterator[object | None]:
-    """Send :func:`parallel_map`'s work to the Dask scheduler at ``address`` while the block
-    runs; with None, leave it on local cores. Yields the ``distributed.Client`` (or None).
+#: Seconds a scheduler has to accept the connection and answer Dask's handshake.
+HANDSHAKE_TIMEOUT_S = 10.0
+#: The address schemes a scheduler may have: plain TCP, or TLS with Dask's certificates set.
+SCHEMES = ("tcp", "tls")
+
+
+def parse_scheduler_address(address: str) -> str:
+    """``address`` checked and written out in full (``tcp://`` added when no scheme is given),
+    without touching the network.
 
     Raises
     ------
     ClusterError
-        When no scheduler answers at ``address`` within ``timeout_s`` seconds.
+        Naming what is wrong: a scheme other than tcp or tls, no host, a port that is not a
+        number in 1..65535, or tls without Dask's TLS settings.
+
+    >>> parse_scheduler_address("10.0.0.5:8786")
+    'tcp://10.0.0.5:8786'
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    shown = repr(address) if len(address) <= 100 else repr(address[:100]) + "..."
+    expected = "expected tcp://HOST:PORT (or tls://HOST:PORT with Dask's TLS settings), e.g. tcp://10.0.0.5:8786"
+    text = address.strip()
+    if not text or any(c.isspace() or not c.isprintable() for c in text):
+        raise ClusterError(f"scheduler address {shown} is empty or holds spaces; {expected}")
+    try:
+        scheme, location = parse_address(text)
+    except (ValueError, TypeError):
+        raise ClusterError(f"scheduler address {shown} cannot be read; {expected}") from None
+    if scheme not in SCHEMES:
+        raise ClusterError(f"scheduler address {shown}: {scheme}:// is not a Dask scheduler address tace can "
+                           f"reach; {expected}")
+    try:
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise ClusterError(f"scheduler address {shown}: the port is missing or not a number; {expected}") from None
+    if not host or not isinstance(port, int) or not 0 < port < 65536:
+        raise ClusterError(f"scheduler address {shown}: host {host!r}, port {port!r}; {expected}")
+    if scheme == "tls" and _tls_args() is None:
+        raise ClusterError(f"scheduler address {shown}: tls:// needs Dask's TLS settings (distributed.comm.tls: "
+                           "ca-file and client cert and key, in Dask's configuration or DASK_DISTRIBUTED__COMM__TLS__* "
+                           "variables); none are set")
+    return f"{scheme}://{location}"
+
+
+def _tls_args() -> dict | None:
+    """The client's TLS connection arguments from Dask's configuration, or None when unset."""
+    from distributed.security import Security
+
+    security = Security()
+    if not (security.tls_ca_file and security.tls_client_cert):
+        return None
+    return security.get_connection_args("client")
+
+
+def check_scheduler(address: str, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> dict:
+    """Connect to ``address`` and ask the scheduler who it is, all within ``timeout_s``
+    seconds (a server that accepts the connection but never speaks Dask, a web server say,
+    would otherwise hold the command for ever). Returns the scheduler's identity.
+
+    Raises
+    ------
+    ClusterError
+        When nothing answers, or what answers is not a Dask scheduler, within ``timeout_s``.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    args = _tls_args() if address.startswith("tls://") else {}
+
+    async def ask() -> dict:
+        comm = await connect(address, timeout=timeout_s, **(args or {}))
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    hint = (f"start one with 'dask scheduler' and workers with 'dask worker {address}', or leave out --scheduler "
+            f"and {SCHEDULER_ENV} to work on local cores")
+    loop = asyncio.new_event_loop()  # not asyncio.run: it would wait for a name lookup still under way
+    try:
+        identity = loop.run_until_complete(asyncio.wait_for(ask(), timeout_s))
+    except (TimeoutError, asyncio.TimeoutError):
+        raise ClusterError(f"no Dask scheduler answered at {address} within {timeout_s:g} s; {hint}") from None
+    except (OSError, ValueError, TypeError, EOFError) as exc:
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ClusterError(f"no Dask scheduler at {address} ({first}); {hint}") from None
+    except Exception as exc:  # distributed's CommClosedError and protocol errors: whatever speaks there is not Dask
+        raise ClusterError(f"what answers at {address} is not a Dask scheduler ({type(exc).__name__}); {hint}") \
+            from None
+    finally:
+        loop.close()
+    if not isinstance(identity, dict) or identity.get("type") != "Scheduler":
+        raise ClusterError(f"what answers at {address} is not a Dask scheduler; {hint}")
+    return identity
+
+
+@contextmanager
+def work_on(address: str | None, *, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> Iterator[object | None]:
+    """Send :func:`parallel_map`'s work to the Dask scheduler at ``address`` while the block
+    runs; with None, leave it on local cores. Yields the ``distributed.Client`` (or None).
+    The address is checked (:func:`parse_scheduler_address`) and the scheduler asked who it
+    is (:func:`check_scheduler`) before any work, within ``timeout_s`` seconds.
+
+    Raises
+    ------
+    ClusterError
+        When the address is malformed, or no scheduler answers at it within ``timeout_s`` seconds.
     """
     if address is None:
         yield None
         return
     from distributed import Client
 
+    address = parse_scheduler_address(address)
+    check_scheduler(address, timeout_s)
     try:
         client = Client(address, timeout=f"{timeout_s}s", set_as_default=True)
     except (OSError, TimeoutError) as exc:

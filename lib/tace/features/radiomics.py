@@ -38,7 +38,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-import yaml
 from joblib import delayed
 
 from ..cohort import read_image, tumour_mask
@@ -70,16 +69,30 @@ def default_cache_dir() -> Path:
 
 
 def load_radiomics_params(path: Path | str) -> dict:
-    """Read a PyRadiomics parameter file and check it with PyRadiomics' own schema."""
+    """Read a PyRadiomics parameter file (YAML without aliases, at most
+    :data:`tace.profiles.MAX_PROFILE_BYTES`) and check it with PyRadiomics' own schema."""
+    from ..io.limits import LimitError, load_yaml
+    from ..profiles import MAX_PROFILE_BYTES
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"radiomics parameter file not found: {path}")
-    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        params = load_yaml(path, MAX_PROFILE_BYTES, "PyRadiomics parameter file")
+        check_radiomics_params(params)
+    except (LimitError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return params
+
+
+def check_radiomics_params(params: object) -> None:
+    """Raise ValueError unless ``params`` are settings PyRadiomics accepts (its own schema)."""
+    if not isinstance(params, dict):
+        raise ValueError(f"not valid PyRadiomics settings (a {type(params).__name__}, expected a mapping)")
     try:
         _extractor(params)
-    except (ValueError, TypeError, KeyError, RuntimeError) as exc:  # PyRadiomics; pykwalify's are RuntimeErrors
-        raise ValueError(f"{path}: not valid PyRadiomics settings ({exc})") from None
-    return params
+    except (ValueError, TypeError, KeyError, RuntimeError, AttributeError) as exc:  # pykwalify's: RuntimeError
+        raise ValueError(f"not valid PyRadiomics settings ({str(exc)[:300]})") from None
 
 
 def _extractor(params: dict):

@@ -19,9 +19,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..io import sha256_file
+from ..io.limits import LimitError, excerpt, load_json
 from ..profiles import Profile, ProfileError, profile_from_dict
 
 __all__ = ["BUNDLE_FILES", "BUNDLE_FORMAT", "Bundle", "BundleError", "cohort_fingerprint", "package_versions",
@@ -64,7 +65,7 @@ BUNDLE_FILES = ("clinical.json", "dcnn.safetensors", "fusion.json", "radiomics_p
 #: Files a bundle may list besides those: bundles from before missing-predictor imputation
 #: (issue 12) lack the imputation model and can score complete cohorts only.
 OPTIONAL_BUNDLE_FILES = ("imputation.json",)
-_MAX_MANIFEST_BYTES = 16 << 20
+_MAX_MANIFEST_BYTES = 4 << 20
 
 
 class _Open(BaseModel):
@@ -88,15 +89,44 @@ class _DCNNPart(_Open):
     test_time_views: Annotated[list[Literal["as_is", "left_right", "up_down"]], Field(min_length=1)] = ["as_is"]
 
 
+#: A PyRadiomics feature name: ``<image type>_<class>_<feature>``, e.g. ``original_firstorder_Mean``,
+#: ``wavelet-LHL_glcm_Idm``, ``log-sigma-3-0-mm-3D_glszm_ZoneEntropy``; nothing else is a feature.
+FEATURE_NAME = r"^[a-z]+(-[A-Za-z0-9-]+)?_[a-z]+(2D)?_[A-Za-z0-9]+$"
+FeatureName = Annotated[str, Field(pattern=FEATURE_NAME, max_length=128)]
+#: A probability threshold: a predicted risk.
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+#: The models a bundle holds, each with its threshold.
+MODELS = ("clinical", "radiomics", "dcnn", "dlr")
+
+
 class _RadiomicsPart(_Open):
     pyradiomics_params: dict
-    robust_features: list[str]
-    selected_features: list[str]
+    robust_features: Annotated[list[FeatureName], Field(max_length=100_000)]
+    selected_features: Annotated[list[FeatureName], Field(min_length=1, max_length=10_000)]
+
+    @model_validator(mode="after")
+    def _selected_are_robust(self) -> _RadiomicsPart:
+        stray = sorted(set(self.selected_features) - set(self.robust_features))
+        if stray:
+            raise ValueError(f"{len(stray)} selected feature(s) are not among the robust ones (first {stray[0]!r}); "
+                             "expected the selection to come from the robust features")
+        from ..features.radiomics import check_radiomics_params
+
+        check_radiomics_params(self.pyradiomics_params)
+        return self
 
 
 class _Thresholds(_Open):
-    youden: dict[str, Annotated[float, Field(allow_inf_nan=False)]]
-    dlr_survival_cutoff: Annotated[float, Field(allow_inf_nan=False)]
+    youden: dict[Literal[MODELS], Probability]
+    dlr_survival_cutoff: Probability
+
+    @model_validator(mode="after")
+    def _every_model(self) -> _Thresholds:
+        missing = [m for m in MODELS if m not in self.youden]
+        if missing:
+            raise ValueError(f"no Youden threshold for {', '.join(missing)}; expected one for each of "
+                             f"{', '.join(MODELS)}")
+        return self
 
 
 class _Manifest(_Open):
@@ -172,19 +202,19 @@ def read_bundle(folder: Path | str) -> Bundle:
     problem = _regular_file(folder, "manifest.json") if folder.is_dir() else "the folder does not exist"
     if problem:
         raise BundleError(f"{folder} is not a model bundle: {problem.replace(': missing', ' not found')}")
-    if path.stat().st_size > _MAX_MANIFEST_BYTES:
-        raise BundleError(f"{path} is {path.stat().st_size} bytes; a bundle manifest is far smaller (damaged?)")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{path} is not valid JSON ({exc}); the bundle is damaged") from None
+        raw = load_json(path, _MAX_MANIFEST_BYTES, "bundle manifest")
+    except LimitError as exc:
+        raise BundleError(f"{exc}; the bundle is damaged or not tace's") from None
     if not isinstance(raw, dict) or raw.get("format") != BUNDLE_FORMAT:
         got = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
         raise BundleError(f"{path}: format {got!r}; expected {BUNDLE_FORMAT!r}")
     try:
         manifest = _Manifest.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in exc.errors()]
+        lines = [f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {excerpt(e['msg'], 300)[1:-1]}"
+                 + ("" if e["type"] in ("value_error", "missing") else f" (got {excerpt(e.get('input'))})")
+                 for e in exc.errors()[:20]]
         raise BundleError(f"{path}: invalid manifest\n  - " + "\n  - ".join(lines)) from None
     problems = []
     unknown = sorted(set(manifest.files) - set(BUNDLE_FILES) - set(OPTIONAL_BUNDLE_FILES))

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the settings are declared once, in the profile's schema
     from ..profiles import AugmentSettings, DCNNSettings
 
 __all__ = ["CROP_VIEWS", "DCNN", "TEST_TIME_VIEWS", "TrainHistory", "apply_augmentation", "augment_batch",
-           "build_resnet50", "draw_augmentation", "make_optimizer", "training_step"]
+           "build_resnet50", "draw_augmentation", "resnet50_shapes", "make_optimizer", "training_step"]
 
 
 #: Ways a crop can be shown to the network: the dimensions of (N, 3, H, W) flipped.
@@ -51,6 +51,17 @@ class TrainHistory:
     images_per_second: float
 
 
+def resnet50_shapes() -> dict[str, tuple[int, ...]]:
+    """The shape of every tensor of torchvision's ResNet50 but its ``fc`` layer (built on the
+    ``meta`` device: no memory, no weights), what a pretrained file must hold."""
+    import torch
+    import torchvision
+
+    with torch.device("meta"):
+        model = torchvision.models.resnet50(weights=None)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.startswith("fc.")}
+
+
 def build_resnet50(pretrained: str | Path | None = None):
     """ResNet50 with one output logit; ``pretrained`` is a local safetensors file of
     torchvision's ImageNet weights (its ``fc`` layer is replaced)."""
@@ -63,8 +74,8 @@ def build_resnet50(pretrained: str | Path | None = None):
 
         state = load_file(str(pretrained))
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-        missing, unexpected = model.load_state_dict(state, strict=True)
-        if unexpected or set(missing) - {"fc.weight", "fc.bias"}:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or {k for k in missing if not k.endswith("num_batches_tracked")} - {"fc.weight", "fc.bias"}:
             raise ValueError(f"{pretrained} does not hold ResNet50 weights (missing "
                              f"{sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
     with torch.no_grad():

@@ -4,7 +4,6 @@ parameters appendix, the provenance index, and the TRIPOD+AI checklist."""
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from ..io import atomic_write_text
+from ..io.text import code_block, markdown_inline
 from ..resources import source_root
 from .context import SYNTHETIC_LABEL
 
@@ -36,16 +36,11 @@ def load_checklist(path: Path = TRIPOD_FILE) -> dict:
     return data
 
 
-def _cell(text: str) -> str:
-    """Text for a markdown table cell: HTML escaped (paths, notes and profile text come from
-    the user and must never run in the reader's browser), pipes escaped, one line."""
-    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
-
-
-def _markdown_text(text: str) -> str:
-    """User text as inert markdown: HTML escaped, markdown's own markup characters escaped, one line."""
-    escaped = html.escape(" ".join(str(text).split()))
-    return re.sub(r"([\\`*_{}\[\]()#+!|<>~-])", r"\\\1", escaped)
+def _cell(text: object) -> str:
+    """Text for a markdown table cell or a sentence: paths, notes, profile and bundle text
+    come from users and shared files, and are shown as their characters, never run or
+    followed (:func:`tace.io.text.markdown_inline`)."""
+    return markdown_inline(text)
 
 
 def _tripod(sections: dict[str, str], validation: bool) -> str:
@@ -79,26 +74,27 @@ def _environment(record: dict) -> str:
     lines = [
         "| | |", "|---|---|",
         f"| Data source | {_cell(record['data_source'])} |",
-        f"| Cohort manifest | `{_cell(record['manifest'])}` (sha256 `{record['manifest_sha256'][:16]}...`) |",
+        f"| Cohort manifest | {_cell(record['manifest'])} (sha256 `{record['manifest_sha256'][:16]}...`) |",
         f"| tace | {record['tace_version']}, git commit `{record['git_commit'] or 'unknown (not a git checkout)'}` |",
         f"| Python | {record['python']} on {_cell(record.get('platform', ''))} |",
-        f"| Profile | `{profile['name']}`: {_cell(profile.get('description', ''))} |",
+        f"| Profile | {_cell(profile['name'])}: {_cell(profile.get('description', ''))} |",
         f"| Seed | {profile['seed']} |",
-        *([f"| Model bundle | `{_cell(record['bundle'])}` (manifest sha256 `{record['bundle_sha256'][:16]}...`), "
+        *([f"| Model bundle | {_cell(record['bundle'])} (manifest sha256 `{record['bundle_sha256'][:16]}...`), "
            f"developed on {record['bundle_training_n']} patients |"] if "bundle" in record else []),
         "",
         "Package versions: " + ", ".join(f"{k} {v}" for k, v in sorted(packages.items())) + ".",
         "",
         "Protocol (item 18c): the design this run follows is the profile file "
-        f"`profile.yaml` of this folder (the resolved profile `{profile['name']}`, every setting spelled out), "
+        f"`profile.yaml` of this folder (the resolved profile {_cell(profile['name'])}, every setting spelled out), "
         "with the methods above; the code (item 18f) is tace "
         "at the commit above, and the executed notebooks are in `analysis/` of this folder.",
         "",
         "Deviations of this profile from the paper's protocol:", "",
     ]
     lines += [f"- {_cell(d)}" for d in deviations] or ["- none stated"]
-    lines += ["", "The profile's parameters, as the run used them:", "", "```yaml",
-              yaml.safe_dump(profile, sort_keys=False).rstrip(), "```", ""]
+    # a fence that the profile's text cannot close (a shared bundle's profile is someone else's text)
+    lines += ["", "The profile's parameters, as the run used them:", "",
+              code_block(yaml.safe_dump(profile, sort_keys=False), "yaml"), ""]
     return "\n".join(lines)
 
 
@@ -121,7 +117,7 @@ def _provenance(run_dir: Path, synthetic: bool, embedded: set[str]) -> str:
         files = " ".join(f"[{Path(f).suffix[1:]}](figures/{f})" for f in meta["files"])
         # a link to the item where the article shows it; an item only its notebook shows has no anchor here
         ident = f"[{meta['id']}](#{meta['id']})" if meta["id"] in embedded else f"{meta['id']} (notebook only)"
-        lines.append(f"| {ident} | {_cell(html.escape(meta['caption']))} | "
+        lines.append(f"| {ident} | {_cell(meta['caption'])} | "
                      f"[{meta['notebook']}]({meta['notebook']}) `{meta['cell']}` | {files} |")
     return "\n".join(lines) + "\n"
 
@@ -136,7 +132,7 @@ def write_article(run_dir: Path, record: dict, synthetic: bool, repo: Path = REP
     run_dir = Path(run_dir)
     source = (repo / article).read_text(encoding="utf-8")
     if note:
-        safe = _markdown_text(note)
+        safe = markdown_inline(note)
         source = re.sub(r"\n---\n", lambda m: f"\n---\n\n**Note on the data.** {safe}\n", source, count=1)
     if synthetic:
         source = re.sub(r'^title: "(.*)"$', lambda m: f'title: "{SYNTHETIC_LABEL}: {m.group(1)}"', source,

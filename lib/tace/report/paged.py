@@ -59,7 +59,8 @@ def _pandoc_html(art: Article) -> str:
 def _pandoc(text: str, to: str, run_dir: Path, outputfile: Path | None = None, extra: list[str] | None = None) -> str:
     import pypandoc
 
-    args = ["--resource-path", str(run_dir), "--wrap=none", *(extra or [])]
+    # --sandbox: pandoc reads no file but its input (the DOCX's figures travel as data URIs)
+    args = ["--sandbox", "--wrap=none", *(extra or [])]
     try:
         return pypandoc.convert_text(text, to, format="html", extra_args=args,
                                      outputfile=str(outputfile) if outputfile else None)
@@ -99,7 +100,7 @@ def render_pdf(run_dir: Path, out_name: str = "report.pdf") -> Path:
 def render_docx(run_dir: Path, out_name: str = "report.docx") -> Path:
     """Render the article of ``run_dir`` to ``run_dir/<out_name>`` (pandoc's Word writer)."""
     run_dir = Path(run_dir)
-    art = build_article(run_dir, images="png", paged=True)
+    art = build_article(run_dir, images="png-data", paged=True)
     with tempfile.TemporaryDirectory(prefix="tace-docx-") as tmp:
         made = Path(tmp) / out_name
         _pandoc(_pandoc_html(art), "docx", run_dir, outputfile=made, extra=["--metadata", f"pagetitle={art.title}"])

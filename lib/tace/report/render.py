@@ -13,6 +13,7 @@ citations; only what this article uses.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -25,6 +26,7 @@ import yaml
 
 # the width the legibility check assumes is the width the PDF and DOCX print at (A4, 2 cm margins)
 from ..plots.legibility import PRINTED_WIDTH_PT
+from .sanitize import clean_article_html
 
 __all__ = ["FORMATS", "Article", "RenderError", "Rendered", "build_article", "parse_formats", "render_fallback",
            "render_report", "split_wide_table"]
@@ -174,12 +176,16 @@ def _missing(label: str, notebook: str, outputs: list, md) -> str:
 
 
 def _figure_source(run_dir: Path, label: str, outputs: list, images: str) -> str | None:
-    """Where a figure's image comes from: a PNG data URI (``images="inline"``) or the run
-    folder's ``figures/<label>.svg`` / ``.png`` (``"svg"``, ``"png"``; the SVG falls back to the
-    PNG when the figure has none)."""
+    """Where a figure's image comes from: a PNG data URI (``images="inline"``: the notebook's
+    output; ``"png-data"``: the run folder's PNG file) or the run folder's
+    ``figures/<label>.svg`` / ``.png`` (``"svg"``, ``"png"``; the SVG falls back to the PNG when
+    the figure has none)."""
     if images != "inline":
         for ext in (("svg", "png") if images == "svg" else ("png",)):
-            if (run_dir / "figures" / f"{label}.{ext}").is_file():
+            path = run_dir / "figures" / f"{label}.{ext}"
+            if path.is_file():
+                if images == "png-data":  # pandoc in its sandbox reads no file: the image travels in the HTML
+                    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
                 return f"figures/{label}.{ext}"
     png = next((o["data"]["image/png"] for o in outputs if "image/png" in o.get("data", {})), None)
     if png is None:
@@ -369,7 +375,9 @@ def build_article(run_dir: Path, *, images: str = "inline", paged: bool = False)
     rendered = _markdown().render(body)
     for key, block in blocks.items():
         rendered = rendered.replace(f"<p>{key}</p>", block).replace(key, block)
-    abstract = _markdown().render(meta.get("abstract", "")) if meta.get("abstract") else ""
+    # one allowlist for every format: no script, handler or foreign file survives (tace.report.sanitize)
+    rendered = clean_article_html(rendered)
+    abstract = clean_article_html(_markdown().render(meta["abstract"])) if meta.get("abstract") else ""
     return Article(str(meta.get("title", "Report")), str(meta.get("subtitle", "")), abstract, rendered,
                    tuple(toc), (run_dir / "cohort" / "manifest.csv").is_file())
 
