@@ -21,6 +21,7 @@ from ..parallel import parallel_map
 from .imageio import GeometryTolerance
 from .images import PairCheck, check_image_pair
 from .problems import CohortError, Problem
+from ..io.text import visible
 from .schema import COLUMNS, EXPECTED, MISSING_TOKENS, PREDICTOR_COLUMNS, REQUIRED_COLUMNS, CohortName, ManifestRow
 
 __all__ = ["Cohort", "load_cohort", "tumour_labels"]
@@ -203,6 +204,30 @@ def _identifier_warnings(records: list[_Record], shown: int = 10) -> list[str]:
             "record carry them: use pseudonymous codes before sharing any of these."]
 
 
+#: Characters of a free-text cell (site, scanner, an extra column) that reach the outputs.
+TEXT_COLUMN_CAP = 200
+
+
+def _text_warnings(records: list[_Record], header: list[str], shown: int = 10) -> list[str]:
+    """Free-text cells that the outputs show otherwise than written: hidden (control or
+    bidirectional) characters shown as [U+XXXX], or cut at :data:`TEXT_COLUMN_CAP` characters."""
+    known = {c.name for c in COLUMNS} - {"site", "scanner"}
+    found = []
+    for rec in records:
+        for name in header:
+            value = rec.values.get(name)
+            if name in known or not isinstance(value, str):
+                continue
+            if visible(value, TEXT_COLUMN_CAP, one_line=True) != " ".join(value.split()):
+                found.append(f"row {rec.row}, column {name}")
+    if not found:
+        return []
+    more = f" and {len(found) - shown} more" if len(found) > shown else ""
+    return [f"{len(found)} text cell(s) hold control or bidirectional characters, or more than {TEXT_COLUMN_CAP} "
+            f"characters: {', '.join(found[:shown])}{more}. The outputs show such characters as [U+XXXX] and cut "
+            "long text, marked '(truncated)'."]
+
+
 def _missing_predictor_warnings(table: pd.DataFrame) -> list[str]:
     """What the cohort check allows but a person must know: predictors missing in some
     patients (imputed, see tace.models.imputation) and, among them, training patients (the
@@ -284,6 +309,9 @@ def _build_table(base: Path, records: list[_Record], valid: dict[int, ManifestRo
         row["roi_voxels"] = check.roi_voxels if check else None
         row["roi_volume_ml"] = check.roi_volume_ml if check else None
         row.update({h: rec.values[h] for h in extra})
+        for name in ("site", "scanner", *extra):  # free text reaches the outputs: shown as the characters it holds
+            if isinstance(row.get(name), str):
+                row[name] = visible(row[name], TEXT_COLUMN_CAP, one_line=True)
         rows.append(row)
     table = pd.DataFrame(rows)
     for name in ("tumor_number", "os_event", "mask_label", "roi_voxels"):
@@ -365,7 +393,8 @@ def load_cohort(manifest: Path | str, *, mask_label: int | None = None,
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     table = _build_table(base, records, valid, checks, header, mask_label)
     return Cohort(path, digest, table, mask_label,
-                  tuple(_identifier_warnings(records) + _missing_predictor_warnings(table)))
+                  tuple(_identifier_warnings(records) + _text_warnings(records, header)
+                        + _missing_predictor_warnings(table)))
 
 
 def tumour_labels(table: pd.DataFrame) -> list[int | None]:

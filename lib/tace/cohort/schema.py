@@ -159,6 +159,14 @@ WholeNumber = Annotated[int | None, BeforeValidator(_whole_number)]
 _PATIENT_ID = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
+def _id_text(value: Any) -> Any:
+    """A patient_id is missing only when its cell is empty: 'NA', 'None' or 'nan' are codes
+    of the documented alphabet, never missing values."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return _blank_to_none(value)
+
+
 def _patient_id(value: str | None) -> str | None:
     # a function, not Field(pattern=...): pydantic applies a pattern to the missing value too
     if value is not None and not _PATIENT_ID.match(value):
@@ -178,7 +186,8 @@ class ManifestRow(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", use_enum_values=False)
 
-    patient_id: Annotated[Text, AfterValidator(_patient_id)] = Field(None, validate_default=True)
+    patient_id: Annotated[str | None, BeforeValidator(_id_text), AfterValidator(_patient_id)] = Field(
+        None, validate_default=True)
     cohort: Annotated[CohortName | None, BeforeValidator(_blank_to_none)] = Field(None, validate_default=True)
     image: Text = Field(None, validate_default=True)
     mask: Text = Field(None, validate_default=True)

@@ -9,8 +9,9 @@ from .atomic import (
                      check_out_folder,
                      is_tace_folder,
 )
-from .csvsafe import csv_text, neutralise_formulas
+from .csvsafe import csv_text, neutralise_formulas, read_run_csv
 from .hashing import sha256_file
 
 __all__ = ["RUN_MARKER", "OutFolderError", "atomic_directory", "atomic_write_bytes", "atomic_write_text",
-           "check_out_folder", "csv_text", "is_tace_folder", "neutralise_formulas", "sha256_file"]
+           "check_out_folder", "csv_text", "is_tace_folder", "neutralise_formulas", "read_run_csv",
+           "sha256_file"]

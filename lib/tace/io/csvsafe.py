@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "csv_text", "neutralise_formulas"]
+__all__ = ["FORMULA_PREFIXES", "csv_text", "neutralise_formulas", "read_run_csv"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,3 +37,15 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def csv_text(frame: pd.DataFrame, **to_csv) -> str:
     """``frame.to_csv(index=False, **to_csv)`` with formulas neutralised."""
     return neutralise_formulas(frame).to_csv(index=False, **to_csv)
+
+
+def read_run_csv(path, **read_csv) -> pd.DataFrame:
+    """A CSV that tace wrote (``scores.csv``, ``outcomes.csv``, ...) read back as written: only
+    an empty cell is missing (tace writes missing values so), text such as a patient_id ``NA``
+    or a site ``None`` stays text, and ``patient_id`` is always text.
+
+    >>> import io
+    >>> read_run_csv(io.StringIO("patient_id,site,x\\nNA,None,\\n007,,1.5\\n")).to_dict("list")
+    {'patient_id': ['NA', '007'], 'site': ['None', nan], 'x': [nan, 1.5]}
+    """
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"patient_id": str}, **read_csv)

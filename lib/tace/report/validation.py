@@ -21,6 +21,7 @@ from rich.console import Console
 
 from ..cohort import Cohort, load_cohort, print_warnings
 from ..io import atomic_directory, atomic_write_text, check_out_folder, csv_text, sha256_file
+from ..io.text import TEXT_CAP, visible
 from ..models import read_bundle, score_cohort
 from ..profiles import RUN_PROFILE, write_profile
 from .render import FORMATS
@@ -69,6 +70,8 @@ def run_validation(models: Path, manifest: Path, out: Path, *, mask_label: int |
         The article's formats: ``html``, ``pdf``, ``docx`` (default all three).
     """
     console = console or Console(stderr=True)
+    # the note is the user's text: shown as its characters, capped, in every output (tace.io.text)
+    note = visible(note, TEXT_CAP, one_line=True) or None if note else None
     done: list[str] = []
     console.rule("[bold]1. The frozen bundle (sha256 of every file)")
     bundle = read_bundle(models)
