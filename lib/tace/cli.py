@@ -14,10 +14,12 @@ DASK_SCHEDULER_ADDRESS) to send the per-patient work to a running Dask cluster.
 
 from __future__ import annotations
 
+import errno
 import functools
 import math
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -174,7 +176,39 @@ Every command has --help. All data made by `tace synth` are synthetic.
 """
 
 
-@click.group(help=_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+#: Errors of a file system with no room left: the disk, the user's quota, a file size limit.
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class _Commands(click.Group):
+    """tace's commands, with the faults of the machine (a full disk) said in one line."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno not in _NO_SPACE:
+                raise
+            where = f" while writing {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"no space left on the device{where} ({exc.strerror}); nothing half-written "
+                                       "was kept: free some space, or choose an --out on another disk") from None
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """tace's own warnings (a damaged cache entry, a stale folder removed) as one line each."""
+    from .features.radiomics import CacheWarning
+    from .io import StaleFolderWarning
+
+    if issubclass(category, (CacheWarning, StaleFolderWarning)):
+        _err.print(f"Warning: {message}", style="yellow", markup=False, highlight=False, soft_wrap=True)
+    else:
+        _show_default(message, category, filename, lineno, file, line)
+
+
+_show_default = warnings.showwarning
+
+
+@click.group(cls=_Commands, help=_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tace")
 def main() -> None:
     import atexit
@@ -182,6 +216,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     atexit.register(_stop_workers)
+    warnings.showwarning = _show_warning
     # before torch loads: its OpenMP threads sleep rather than spin when they wait, so that a
     # competing process does not stall them (tace.parallel.set_cpu_threads)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

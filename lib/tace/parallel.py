@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import contextvars
 import os
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from joblib import Parallel, parallel_config
 
-__all__ = ["HANDSHAKE_TIMEOUT_S", "SCHEDULER_ENV", "ClusterError", "check_scheduler", "parallel_map",
+__all__ = ["HANDSHAKE_TIMEOUT_S", "SCHEDULER_ENV", "ClusterError", "check_scheduler", "die_with_parent", "parallel_map",
            "parse_scheduler_address", "scheduler_address", "set_cpu_threads", "usable_cores", "work_on"]
 
 #: The environment variable that names a running Dask scheduler (as Dask's own clients read it).
@@ -92,7 +93,7 @@ def parse_scheduler_address(address: str) -> str:
                            f"reach; {expected}")
     try:
         host, port = parse_host_port(location)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError):
         raise ClusterError(f"scheduler address {shown}: the port is missing or not a number; {expected}") from None
     if not host or not isinstance(port, int) or not 0 < port < 65536:
         raise ClusterError(f"scheduler address {shown}: host {host!r}, port {port!r}; {expected}")
@@ -142,12 +143,12 @@ def check_scheduler(address: str, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> dic
     loop = asyncio.new_event_loop()  # not asyncio.run: it would wait for a name lookup still under way
     try:
         identity = loop.run_until_complete(asyncio.wait_for(ask(), timeout_s))
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         raise ClusterError(f"no Dask scheduler answered at {address} within {timeout_s:g} s; {hint}") from None
     except (OSError, ValueError, TypeError, EOFError) as exc:
         first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise ClusterError(f"no Dask scheduler at {address} ({first}); {hint}") from None
-    except Exception as exc:  # distributed's CommClosedError and protocol errors: whatever speaks there is not Dask
+    except Exception as exc:  # noqa: BLE001 (a stranger's bytes raise whatever msgpack or the comm raises)
         raise ClusterError(f"what answers at {address} is not a Dask scheduler ({type(exc).__name__}); {hint}") \
             from None
     finally:
@@ -201,7 +202,31 @@ def parallel_map(jobs: Iterable, n_jobs: int = 1) -> Iterator:
             return Parallel(n_jobs=-1, return_as="generator")(jobs)
     if n_jobs < 0:
         n_jobs = max(1, usable_cores() + 1 + n_jobs)
-    return Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    if n_jobs == 1:
+        return Parallel(n_jobs=1, return_as="generator")(jobs)
+    # each worker ends itself when this process is gone, killed too hard to stop it (kill -9)
+    return Parallel(n_jobs=n_jobs, return_as="generator", initializer=die_with_parent,
+                    initargs=(os.getpid(),))(jobs)
+
+
+#: Seconds between a worker's looks at whether the process that started it still lives.
+PARENT_POLL_S = 1.0
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a worker process: end it (``os._exit``) within :data:`PARENT_POLL_S` seconds of its
+    parent's death. loky's workers otherwise wait out their idle timeout (300 s) after the
+    parent was killed with SIGKILL, which no handler of the parent can catch; the kernel then
+    gives the orphan a new parent, which a thread of the worker notices."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    if os.getppid() == parent_pid:
+        threading.Thread(target=watch, name="tace-parent-watch", daemon=True).start()
 
 
 def set_cpu_threads(processes: int = 1) -> int:

@@ -224,13 +224,13 @@ def _check_pretrained(path: Path) -> None:
     size = path.stat().st_size
     if size > MAX_WEIGHTS_BYTES:
         raise ValueError(f"dcnn.pretrained: {path} is {size:,} bytes; expected at most {MAX_WEIGHTS_BYTES:,}")
-    from .models.dcnn import resnet50_shapes
-
     from safetensors import SafetensorError, safe_open
+
+    from .models.dcnn import resnet50_shapes
 
     try:
         with safe_open(str(path), "pt") as fh:
-            shapes = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys() if not k.startswith("fc.")}
+            shapes = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys() if not k.startswith("fc.")}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError) as exc:
         raise ValueError(f"dcnn.pretrained: {path} is not a safetensors file ({str(exc)[:200]}); expected "
                          "torchvision's ResNet50 ImageNet weights saved with safetensors") from None

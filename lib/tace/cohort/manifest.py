@@ -17,11 +17,11 @@ import pandas as pd
 from joblib import delayed
 from pydantic import ValidationError
 
+from ..io.text import visible
 from ..parallel import parallel_map
 from .imageio import GeometryTolerance
 from .images import PairCheck, check_image_pair
 from .problems import CohortError, Problem
-from ..io.text import visible
 from .schema import COLUMNS, EXPECTED, MISSING_TOKENS, PREDICTOR_COLUMNS, REQUIRED_COLUMNS, CohortName, ManifestRow
 
 __all__ = ["Cohort", "load_cohort", "tumour_labels"]

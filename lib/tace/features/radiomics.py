@@ -12,8 +12,10 @@ on thick slices) is eroded in-plane only, and left as it is if even that leaves 
 features are then the same under that perturbation, so it counts as perfectly reproducible.
 
 Each result is cached as JSON under ``cache_dir/<sha256>.json``, the hash covering the
-image's and mask's bytes, the settings, the label, the perturbation and the PyRadiomics
-version; a second run reads instead of computing.
+image's and mask's bytes, the settings, the label, the perturbation, the PyRadiomics version
+and the entry format; a second run reads instead of computing. Each entry carries the sha256
+of its features: an entry that is unreadable (a truncated write from another tool, a full
+disk) or altered is computed afresh and rewritten, with a :class:`CacheWarning` naming it.
 
 References
 ----------
@@ -45,7 +47,8 @@ from ..cohort.images import MIN_ROI_VOXELS
 from ..io import atomic_write_text
 from ..parallel import parallel_map
 
-__all__ = ["RadiomicsCase", "default_cache_dir", "extract_radiomics", "load_radiomics_params"]
+__all__ = ["CACHE_FORMAT", "CacheWarning", "RadiomicsCase", "check_radiomics_params", "default_cache_dir",
+           "extract_radiomics", "load_radiomics_params"]
 
 Perturbation = Literal["original", "erode", "dilate"]
 
@@ -122,7 +125,7 @@ def _case_key(case: RadiomicsCase, params: dict) -> str:
                 h.update(f.read_bytes())
         else:
             h.update(Path(path).read_bytes())
-    h.update(json.dumps([_settings(params), case.label, case.perturbation, radiomics.__version__],
+    h.update(json.dumps([_settings(params), case.label, case.perturbation, radiomics.__version__, CACHE_FORMAT],
                         sort_keys=True).encode())
     return h.hexdigest()
 
@@ -144,14 +147,51 @@ def _perturbed_mask(image: sitk.Image, mask: sitk.Image, label: int | None,
     return binary
 
 
-def _extract_one(case: RadiomicsCase, params: dict, cache_dir: Path | None) -> dict[str, float]:
-    import radiomics
+#: The format of a cache entry; part of every key, so an entry of another format is never read.
+CACHE_FORMAT = "tace-radiomics-cache/2"
 
+
+class CacheWarning(UserWarning):
+    """A radiomics cache entry was damaged or altered, and its features were computed afresh."""
+
+
+def _values_digest(values: dict[str, float]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+def _read_entry(path: Path) -> tuple[dict[str, float] | None, str | None]:
+    """A cache entry's features, or None and why it cannot be used: unreadable, not JSON of
+    the entry's shape, or features that do not match the checksum written with them."""
+    try:
+        entry = json.loads(path.read_bytes())
+        values, digest = entry["values"], entry["sha256"]
+        if entry.get("format") != CACHE_FORMAT or not isinstance(values, dict):
+            return None, f"not an entry of the format {CACHE_FORMAT}"
+        if _values_digest(values) != digest:
+            return None, "its features do not match their checksum (altered)"
+        return {str(k): float(v) for k, v in values.items()}, None
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+        return None, f"unreadable ({str(exc)[:120]})"
+
+
+def _extract_one(case: RadiomicsCase, params: dict, cache_dir: Path | None) -> tuple[dict[str, float], str | None]:
+    """The case's features, and what was wrong with its cache entry (None when nothing was)."""
     key = _case_key(case, params) if cache_dir is not None else None
+    problem = None
     if key is not None:
         cached = cache_dir / f"{key}.json"
         if cached.is_file():
-            return json.loads(cached.read_text())
+            values, why = _read_entry(cached)
+            if values is not None:
+                return values, None
+            problem = f"radiomics cache entry {cached} (patient {case.patient_id}, {case.perturbation} mask): {why}; " \
+                      "recomputed and rewritten"
+    return _compute(case, params, cache_dir, key), problem
+
+
+def _compute(case: RadiomicsCase, params: dict, cache_dir: Path | None, key: str | None) -> dict[str, float]:
+    import radiomics
+
     radiomics.setVerbosity(logging.ERROR)
     logging.getLogger("radiomics").setLevel(logging.ERROR)
     image = read_image(case.image)
@@ -168,8 +208,9 @@ def _extract_one(case: RadiomicsCase, params: dict, cache_dir: Path | None) -> d
         raise ValueError(f"patient {case.patient_id} ({case.perturbation} mask): PyRadiomics "
                          f"failed: {exc}") from None
     values = {k: float(v) for k, v in raw.items() if not k.startswith("diagnostics_")}
-    if key is not None:
-        atomic_write_text(cache_dir / f"{key}.json", json.dumps(values, sort_keys=True))
+    if key is not None and cache_dir is not None:
+        entry = {"format": CACHE_FORMAT, "sha256": _values_digest(values), "values": values}
+        atomic_write_text(cache_dir / f"{key}.json", json.dumps(entry, sort_keys=True))
     return values
 
 
@@ -213,7 +254,10 @@ def extract_radiomics(cases: list[RadiomicsCase], params: dict, *, cache_dir: Pa
     # filter downstream depends on it); a feature some case lacks is NaN for it.
     names: list[str] = []
     rows: list[np.ndarray] = []
-    for values in results:
+    damaged: list[str] = []
+    for values, problem in results:
+        if problem:
+            damaged.append(problem)
         if not names:
             names = sorted(values)
         elif not values.keys() <= set(names):  # a feature the cases before lack: widen their rows
@@ -224,4 +268,6 @@ def extract_radiomics(cases: list[RadiomicsCase], params: dict, *, cache_dir: Pa
                 rows[k][at] = row
             names = wider
         rows.append(np.fromiter((values.get(n, np.nan) for n in names), dtype=np.float64, count=len(names)))
+    for problem in damaged:  # said here, in the calling process: a worker's warnings would be lost
+        warnings.warn(CacheWarning(problem), stacklevel=2)
     return pd.DataFrame(np.vstack(rows) if rows else np.empty((len(cases), 0)), index=index, columns=names)

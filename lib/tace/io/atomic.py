@@ -2,20 +2,34 @@
 
 A reader therefore sees either the previous state or the complete new one: a crash or an
 error midway leaves no file or folder that looks finished.
+
+A folder being written is held by a lock file beside it (``.NAME.lock``, ``flock``: the
+kernel lets it go when the process ends, ``kill -9`` included), which names the run that
+holds it; a second run into the same folder is refused while the first lives. A run killed
+too hard to clean up (``kill -9``, a power cut) leaves its hidden ``.NAME.partial-*`` folder:
+the next run into the same place, once it holds the lock, removes such folders (only those
+carrying tace's marker) and says so.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import json
 import os
 import shutil
+import socket
+import sys
 import tempfile
+import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["RUN_MARKER", "OutFolderError", "atomic_directory", "atomic_write_bytes", "atomic_write_text",
-           "check_out_folder", "is_tace_folder"]
+__all__ = ["RUN_MARKER", "OutFolderError", "StaleFolderWarning", "atomic_directory", "atomic_write_bytes",
+           "atomic_write_text", "check_out_folder", "folder_lock", "is_tace_folder"]
 
 #: The file that marks a folder tace wrote (a run, a training output, a twin): only such a
 #: folder is ever replaced; any other non-empty folder is refused, never deleted.
@@ -71,6 +85,78 @@ def check_out_folder(out: Path | str, *, overwrite: bool = True, protected: tupl
     return out
 
 
+class StaleFolderWarning(UserWarning):
+    """A half-written folder of an earlier run that ended without cleaning up was removed."""
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8")[:4096])
+        return (f"PID {info['pid']} on {info['host']}, started {info['started']}: "
+                f"{str(info['command'])[:120]}")
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that has not yet said which"
+
+
+@contextmanager
+def folder_lock(dest: Path | str) -> Iterator[Path]:
+    """Hold ``dest``'s lock file (``.NAME.lock`` beside it) while the block runs.
+
+    Raises
+    ------
+    OutFolderError
+        When another live process holds it, naming that process (its PID, host, start time
+        and command line).
+    """
+    dest = Path(dest)
+    path = dest.parent / f".{dest.name}.lock"
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise OutFolderError(f"--out {dest} is being written by another tace run ({_holder(path)}); wait for "
+                                 "it to finish, or choose another folder") from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # its holder removed that file as it let go: take the lock anew
+    try:
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)[:500],
+                "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(info).encode("utf-8"))
+        yield path
+    finally:
+        try:
+            os.unlink(path)  # still held: a process that opened it meanwhile sees another file and retries
+        finally:
+            os.close(fd)
+
+
+def _remove_stale(dest: Path) -> None:
+    """Remove the half-written folders an earlier run into ``dest`` left (tace's own only: they
+    carry :data:`RUN_MARKER`, or are empty), saying which. Called with ``dest``'s lock held."""
+    for pattern in (f".{dest.name}.partial-*", f".{dest.name}.old-*"):
+        for stale in sorted(dest.parent.glob(pattern)):
+            if stale.is_symlink() or not stale.is_dir():
+                continue
+            if (stale / RUN_MARKER).is_file():
+                shutil.rmtree(stale, ignore_errors=True)
+            elif not any(stale.iterdir()):
+                stale.rmdir()
+            else:
+                continue  # not tace's: left alone
+            warnings.warn(StaleFolderWarning(f"removed {stale}, the half-written folder of an earlier run into "
+                                             f"{dest} that ended without cleaning up (killed?)"), stacklevel=3)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -108,28 +194,30 @@ def atomic_directory(dest: Path | str, *, overwrite: bool = False, marker: str |
     """
     dest = check_out_folder(dest, overwrite=overwrite, protected=protected, sealed=sealed)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
-    tmp.chmod(0o777 & ~_umask())
-    try:
-        if marker:
-            (tmp / RUN_MARKER).write_text(f"written by {marker}; a later tace run may replace this folder\n",
-                                         encoding="utf-8")
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    try:
-        if dest.exists():
-            check_out_folder(dest, overwrite=overwrite, protected=protected, sealed=sealed)  # still so?
-            old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
-            dest.rename(old)
-            tmp.rename(dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with folder_lock(dest):
+        _remove_stale(dest)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
+        tmp.chmod(0o777 & ~_umask())
+        try:
+            # the marker first: a run killed from here on leaves a folder the next run knows as tace's
+            (tmp / RUN_MARKER).write_text(f"written by {marker or 'tace'}; a later tace run may replace this "
+                                         "folder\n", encoding="utf-8")
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        try:
+            if dest.exists():
+                check_out_folder(dest, overwrite=overwrite, protected=protected, sealed=sealed)  # still so?
+                old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
+                dest.rename(old)
+                tmp.rename(dest)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                tmp.rename(dest)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
