@@ -342,3 +342,310 @@ def test_ids_shaped_like_names_or_record_numbers_and_a_shared_image_are_flagged(
     small_cohort.write()
     run = _check(small_cohort.manifest)
     _clean_failure(run, "duplicate image file")
+
+
+# === second round (issue 23): text, addresses, profiles, bundles and faults ===================
+
+CANARY = "CANARY-7f3c9e41-the-secret-content"
+
+
+def _payloads(secret: Path) -> list[str]:
+    """The secret file named in every link and image syntax Markdown, HTML, Typst and LaTeX
+    know, and the markup that would run in a browser."""
+    p = str(secret)
+    return [f"![n]({p})", f"[l]({p})", f"<file://{p}>", f"![r][ref]\n\n[ref]: {p}", f'<img src="{p}">',
+            f'<img src="file://{p}">', "<img src=x onerror=alert('x')>", "<script>alert('s')</script>",
+            f'<iframe src="{p}"></iframe>', f'<object data="{p}"></object>', f'<embed src="{p}">',
+            f'<link rel="stylesheet" href="{p}">', '<a href="javascript:alert(1)">j</a>', "<svg onload=alert(1)>",
+            f'#image("{p}")', f'#read("{p}")', f"\\input{{{p}}}", f"<style>@import url({p});</style>",
+            f"x\n```\n![fenced]({p})\n```\n<script>alert('fence')</script>", "BEL\x07 RLO\u202e end"]
+
+
+def _outputs_hold(folder: Path, needle: bytes) -> list[str]:
+    """Every file under ``folder`` (each part of a DOCX or other zip, the text of a PDF) that
+    holds ``needle``."""
+    import zipfile
+
+    from pypdf import PdfReader
+
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if needle in data:
+            found.append(str(path.relative_to(folder)))
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                found += [f"{path.name}:{n}" for n in zf.namelist() if needle in zf.read(n)]
+        if path.suffix == ".pdf":
+            text = "".join(page.extract_text() or "" for page in PdfReader(path).pages)
+            if needle.decode() in text:
+                found.append(f"{path.name} (text)")
+    return found
+
+
+def _live_markup(html_text: str) -> list[str]:
+    """What would run or fetch in a browser: script, frames, objects, handlers, javascript: links."""
+    page = BeautifulSoup(html_text, "html.parser")
+    bad = [f"<{t.name}>" for t in page.find_all(["script", "iframe", "object", "embed", "link"])]
+    for tag in page.find_all(True):
+        bad += [f"<{tag.name} {k}>" for k in tag.attrs if k.lower().startswith("on")]
+        bad += [f"<{tag.name} {k}={v}>" for k, v in tag.attrs.items()
+                if k in ("href", "src", "data") and str(v).strip().lower().startswith(("javascript:", "file:", "/"))]
+    return bad
+
+
+def test_a_secret_named_in_every_text_field_reaches_no_output_of_any_format(trained, small_cohort, tmp_path):
+    """Canary: note, site, scanner, an extra column, the bundle's profile description and
+    deviations (a shared bundle's manifest.json is not hashed: anyone can edit it) name a
+    secret file in every syntax; patient ids are missing-value tokens of the alphabet."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text(CANARY)
+    payloads = _payloads(secret)
+    joined = " ".join(payloads)
+    bundle = _copy_bundle(trained, tmp_path)
+
+    def poison(m):
+        m["profile"]["description"] = "\n".join(payloads)  # multi-line: it once closed the appendix's fence
+        m["profile"]["deviations_from_paper"] = payloads
+
+    _edit_manifest(bundle, poison)
+    small_cohort.header.append("referrer")
+    for r, pid in zip(small_cohort.rows, ["NA", "None", "null", "nan", "NaN"], strict=True):
+        r["patient_id"], r["site"], r["scanner"], r["referrer"] = pid, joined[:190], payloads[0], payloads[5]
+    small_cohort.write()
+    out = tmp_path / "run"
+    note = joined + " " + "x" * 5000  # past the cap: cut, marked
+    run = tace("validate", "--models", str(bundle), "--cohort", str(small_cohort.manifest), "--out", str(out),
+               "--jobs", "2", "--renderer", "fallback", "--format", "html,pdf,docx", "--note", note,
+               cache=tmp_path / "cache")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert _outputs_hold(out, CANARY.encode()) == []
+    for page in [out / "report.html", *sorted(out.rglob("*.html"))]:
+        assert _live_markup(page.read_text(encoding="utf-8")) == [], page.name
+    notebooks = [json.loads(p.read_text()) for p in sorted((out / "analysis").glob("*.ipynb"))]
+    for nb in notebooks:
+        for cell in nb["cells"]:
+            for output in cell.get("outputs", []):
+                html_out = output.get("data", {}).get("text/html")
+                if html_out:
+                    assert _live_markup("".join(html_out)) == []
+    text = BeautifulSoup((out / "report.html").read_text(encoding="utf-8"), "html.parser").get_text()
+    assert "(truncated)" in text and "[U+0007]" in text and "[U+202E]" in text and "\u202e" not in text
+    assert "<script>alert('fence')</script>" in text  # shown as its characters
+    outcomes = pd.read_csv(out / "outcomes.csv", keep_default_na=False)
+    assert sorted(outcomes["patient_id"]) == sorted(["NA", "None", "null", "nan", "NaN"])
+    assert not (out / "scores.csv").read_text().count(",,,,")  # every id scored
+
+
+def test_the_report_route_shows_a_custom_profiles_text_as_text(report_run, tmp_path):
+    """tace report --profile my.yaml writes the profile's description and deviations into
+    the appendix by the same code: rendered in all three formats from a poisoned record."""
+    from tace.report.article import write_article
+    from tace.report.render import render_report
+
+    run_dir, _, _ = report_run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    secret = tmp_path / "secret.txt"
+    secret.write_text(CANARY)
+    record = json.loads((copy / "run.json").read_text())
+    record["profile"]["description"] = "\n".join(_payloads(secret))
+    record["profile"]["deviations_from_paper"] = _payloads(secret)
+    record["data_source"] = _payloads(secret)[0]
+    write_article(copy, record, synthetic=True)
+    render_report(copy, "fallback", ("html", "pdf", "docx"))
+    assert _outputs_hold(copy, CANARY.encode()) == []
+    assert _live_markup((copy / "report.html").read_text(encoding="utf-8")) == []
+    text = BeautifulSoup((copy / "report.html").read_text(encoding="utf-8"), "html.parser").get_text()
+    assert f"![n]({secret})" in text  # the payload is shown, whole
+
+
+# --- --scheduler: checked before any work; never a hang ---------------------------------------
+
+@pytest.mark.parametrize("address, message", [
+    ("tcp://", "the port is missing or not a number"),
+    ("tcp://127.0.0.1:notaport", "the port is missing or not a number"),
+    ("tcp://127.0.0.1:70000", "port 70000"),
+    ("inproc://", "inproc:// is not a Dask scheduler address"),
+    ("http://127.0.0.1:8786", "http:// is not a Dask scheduler address"),
+    ("ucx://127.0.0.1:8786", "ucx:// is not a Dask scheduler address"),
+    ("tls://127.0.0.1:8786", "tls:// needs Dask's TLS settings"),
+    ("tcp://127.0.0.1:8786 ; rm -rf /", "holds spaces"),
+])
+def test_a_malformed_scheduler_address_is_one_line_before_any_work(tmp_path, address, message):
+    run = tace("synth", "--out", str(tmp_path / "twin"), "--profile", "smoke", "--scheduler", address)
+    _clean_failure(run, message)
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert "Drawing" not in run.stderr and not (tmp_path / "twin").exists()
+
+
+def test_a_web_server_at_the_scheduler_address_is_refused_within_the_handshake_timeout(tmp_path):
+    """A plain HTTP server accepts the connection and never speaks Dask: the handshake is
+    bounded (tace.parallel.HANDSHAKE_TIMEOUT_S), the command ends with one line."""
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # the binary handshake it refuses is no news
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = f"tcp://127.0.0.1:{server.server_address[1]}"
+        run = subprocess.run([TACE, "synth", "--out", str(tmp_path / "twin"), "--profile", "smoke", "--scheduler",
+                              address], capture_output=True, text=True, timeout=120)  # a hang fails here
+    finally:
+        server.shutdown()
+        server.server_close()
+    _clean_failure(run, "no Dask scheduler answered", "within 10 s")
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert not (tmp_path / "twin").exists()
+
+
+# --- profiles: validated whole when they load --------------------------------------------------
+
+_BOMB = """a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_a_yaml_bomb_profile_is_refused_at_its_first_alias(tmp_path):
+    """Time and memory of this case: benchmarks/bench_hostile.py (RESULTS.md)."""
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_BOMB)
+    assert len(_BOMB.encode()) < 400
+    run = tace("synth", "--out", str(tmp_path / "twin"), "--profile", str(bomb))
+    _clean_failure(run, "bomb.yaml: not valid YAML at line 2", "aliases are refused")
+    assert len(run.stderr) < 1000 and not (tmp_path / "twin").exists()
+
+
+def _profile_with(tmp_path: Path, edit) -> Path:
+    import yaml
+
+    from tace.profiles import PARAMS_DIR
+
+    data = yaml.safe_load((PARAMS_DIR / "smoke.yaml").read_text())
+    edit(data)
+    path = tmp_path / "custom.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["radiomics"].__setitem__("params", "/etc/passwd"), "radiomics.params: /etc/passwd lies outside"),
+    (lambda d: d["radiomics"].__setitem__("params", "../../x.yaml"), "radiomics.params: ../../x.yaml lies outside"),
+    (lambda d: d["dcnn"].__setitem__("epochs", 10**9), "dcnn.epochs: Input should be less than or equal to 1000"),
+    (lambda d: d["fusion"].__setitem__("folds", 1000), "fusion.folds: Input should be less than or equal to 20"),
+    (lambda d: d["radiomics"].__setitem__("icc_patients", 10_000), "radiomics.icc_patients: Input should be less"),
+    (lambda d: d.__setitem__("description", "d" * 100_000), "description: String should have at most 2000"),
+    (lambda d: d["dcnn"].__setitem__("pretrained", "/etc/passwd"), "dcnn.pretrained: /etc/passwd lies outside"),
+])
+def test_a_profile_breaking_a_bound_or_naming_a_file_outside_its_folder_is_refused(tmp_path, edit, message):
+    from tace.profiles import ProfileError, load_profile
+
+    path = _profile_with(tmp_path, edit)
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert message in str(caught.value)
+    assert len(str(caught.value)) < 1000  # a 100,000-character value is quoted short
+
+
+def test_a_fifty_megabyte_profile_is_refused_unread(tmp_path):
+    from tace.profiles import ProfileError, load_profile
+
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as fh:
+        fh.truncate(50 << 20)
+    with pytest.raises(ProfileError, match=r"big.yaml: 52,428,800 bytes; expected at most 262,144"):
+        load_profile(big)
+
+
+def test_a_broken_radiomics_parameter_file_is_named_with_its_line_when_the_profile_loads(tmp_path, monkeypatch):
+    import tace.profiles
+    from tace.profiles import ProfileError, load_profile
+
+    params = tmp_path / "params"
+    (params / "radiomics").mkdir(parents=True)
+    (params / "radiomics" / "broken.yaml").write_text("setting:\n  binWidth: [1,\n")
+    (params / "radiomics" / "alien.yaml").write_text("setting:\n  noSuchSetting: 3\n")
+    monkeypatch.setattr(tace.profiles, "PARAMS_DIR", params)
+    for name, message in (("broken", "broken.yaml: not valid YAML at line 3"),
+                          ("alien", "alien.yaml: not valid PyRadiomics settings")):
+        path = _profile_with(tmp_path, lambda d, n=name: d["radiomics"].__setitem__("params", f"radiomics/{n}.yaml"))
+        with pytest.raises(ProfileError, match="radiomics.params") as caught:
+            load_profile(path)
+        assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("pickle", "is not a safetensors file"),
+    ("shapes", "does not hold ResNet50 weights"),
+])
+def test_pretrained_weights_are_read_and_shape_checked_when_the_profile_loads(tmp_path, kind, message):
+    """Refused by `tace train` before any image is read (it once failed 70 s into training)."""
+    import torch
+    from safetensors.torch import save_file
+
+    weights = tmp_path / "resnet50.safetensors"
+    if kind == "pickle":
+        torch.save({"conv1.weight": torch.zeros(2)}, weights)  # a torch pickle under a safetensors name
+    else:
+        save_file({"conv1.weight": torch.zeros(64, 3, 3, 3)}, str(weights))  # 3x3, not ResNet50's 7x7
+    path = _profile_with(tmp_path, lambda d: d["dcnn"].__setitem__("pretrained", weights.name))
+    run = tace("train", "--cohort", "nowhere.csv", "--profile", str(path), "--out", str(tmp_path / "models"))
+    _clean_failure(run, "dcnn.pretrained", message)
+    assert run.returncode == 2 and "Checking images" not in run.stderr
+
+
+def test_pretrained_weights_of_resnet50s_shapes_are_accepted_and_named_by_their_full_path(tmp_path):
+    import torch
+    import torchvision
+    from safetensors.torch import save_file
+
+    from tace.profiles import load_profile
+
+    model = torchvision.models.resnet50(weights=None)
+    (tmp_path / "w").mkdir()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "w" / "r50.safetensors"))
+    profile = load_profile(_profile_with(tmp_path, lambda d: d["dcnn"].__setitem__("pretrained", "w/r50.safetensors")))
+    assert profile.dcnn.pretrained == str((tmp_path / "w" / "r50.safetensors").resolve())
+    from tace.models.dcnn import build_resnet50
+
+    loaded = build_resnet50(profile.dcnn.pretrained)
+    assert torch.equal(loaded.conv1.weight, model.conv1.weight)
+
+
+# --- bundles: every field in its range --------------------------------------------------------
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m["thresholds"].__setitem__("youden", {}), "no Youden threshold for clinical, radiomics, dcnn, dlr"),
+    (lambda m: m["thresholds"]["youden"].__setitem__("dlr", -1), "thresholds.youden.dlr: Input should be greater"),
+    (lambda m: m["thresholds"].__setitem__("dlr_survival_cutoff", 7), "dlr_survival_cutoff: Input should be less"),
+    (lambda m: m["radiomics"]["selected_features"].append("../../etc/passwd"), "String should match pattern"),
+    (lambda m: m["radiomics"]["robust_features"].append("<script>"), "String should match pattern"),
+])
+def test_a_bundle_field_out_of_its_range_is_refused_at_load(trained, tmp_path, edit, message):
+    from tace.models import BundleError, read_bundle
+
+    bundle = _copy_bundle(trained, tmp_path)
+    _edit_manifest(bundle, edit)
+    with pytest.raises(BundleError, match="invalid manifest") as caught:
+        read_bundle(bundle)
+    assert message in str(caught.value)
+
+
+def test_a_manifest_nested_two_hundred_thousand_levels_is_refused_unparsed(trained, tmp_path):
+    from tace.models import BundleError, read_bundle
+
+    bundle = _copy_bundle(trained, tmp_path)
+    (bundle / "manifest.json").write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(BundleError, match="nested 200000 levels deep; expected at most 64"):
+        read_bundle(bundle)
