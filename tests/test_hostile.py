@@ -649,3 +649,158 @@ def test_a_manifest_nested_two_hundred_thousand_levels_is_refused_unparsed(train
     (bundle / "manifest.json").write_text("[" * 200_000 + "]" * 200_000)
     with pytest.raises(BundleError, match="nested 200000 levels deep; expected at most 64"):
         read_bundle(bundle)
+
+
+# --- faults: a killed run, two runs at once, a damaged cache, a full disk -----------------------
+
+def _loky_workers() -> set[int]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return {int(line.split()[0]) for line in out.splitlines()[1:]
+            if "loky" in line or "joblib" in line or "resource_tracker" in line}
+
+
+def _start_synth(out: Path, profile: str = "default") -> subprocess.Popen:
+    return subprocess.Popen([TACE, "synth", "--out", str(out), "--profile", profile, "--jobs", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(condition, seconds: float = 120) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_after_kill_9_the_workers_end_and_the_next_run_removes_the_half_written_folder(tmp_path):
+    already = _loky_workers()
+    out = tmp_path / "twin"
+    proc = _start_synth(out)
+    assert _wait_for(lambda: _loky_workers() - already), "the twin was never drawn in worker processes"
+    partial = [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+    proc.kill()  # SIGKILL: no handler runs, no clean-up
+    proc.wait(timeout=30)
+    assert partial and all(p.exists() for p in partial)  # what a kill -9 leaves
+    assert _wait_for(lambda: not (_loky_workers() - already), 30), "joblib workers outlived their killed parent"
+    rerun = tace("synth", "--out", str(out), "--profile", "smoke", "--jobs", "1")
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    said = " ".join(rerun.stderr.split())
+    assert f"Warning: removed {partial[0]}" in said and "ended without cleaning up" in said
+    _no_partials(tmp_path)
+
+
+def test_a_second_run_into_a_folder_a_live_run_writes_is_refused_naming_it(tmp_path):
+    out = tmp_path / "twin"
+    first = _start_synth(out)
+    try:
+        assert _wait_for(lambda: (tmp_path / ".twin.lock").is_file() and (tmp_path / ".twin.lock").stat().st_size)
+        second = tace("synth", "--out", str(out), "--profile", "smoke", "--overwrite")
+        _clean_failure(second, "is being written by another tace run", f"PID {first.pid}", "tace synth")
+    finally:
+        first.terminate()
+        first.wait(timeout=60)
+    assert not (tmp_path / ".twin.lock").exists()  # let go and removed by the run that held it
+    _no_partials(tmp_path)
+
+
+def test_a_folder_beside_the_out_that_tace_did_not_write_is_never_removed_as_stale(tmp_path):
+    from tace.io import atomic_directory
+
+    mine = tmp_path / ".run.partial-mine"
+    mine.mkdir()
+    (mine / "thesis.docx").write_bytes(b"years of work")
+    with atomic_directory(tmp_path / "run", marker="tace test") as tmp:
+        (tmp / "a.txt").write_text("x")
+    assert (mine / "thesis.docx").read_bytes() == b"years of work"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "altered"])
+def test_a_damaged_cache_entry_is_recomputed_with_a_warning_naming_it(smoke_twin, tmp_path, damage):
+    from tace.features.radiomics import CacheWarning, RadiomicsCase, extract_radiomics, load_radiomics_params
+    from tace.profiles import load_profile
+
+    params = load_radiomics_params(load_profile("smoke").radiomics.params_path)
+    with (smoke_twin / "manifest.csv").open(newline="") as fh:
+        row = next(csv.DictReader(fh))
+    cases = [RadiomicsCase(row["patient_id"], smoke_twin / row["image"], smoke_twin / row["mask"])]
+    fresh = extract_radiomics(cases, params, cache_dir=tmp_path / "cache")
+    (entry,) = (tmp_path / "cache").glob("*.json")
+    text = entry.read_text()
+    if damage == "truncated":
+        entry.write_text(text[:69])
+    else:  # well-formed, one feature changed: the checksum no longer matches
+        data = json.loads(text)
+        name = sorted(data["values"])[0]
+        data["values"][name] += 1.0
+        entry.write_text(json.dumps(data))
+    with pytest.warns(CacheWarning, match=f"radiomics cache entry {entry}.*patient {row['patient_id']}"):
+        again = extract_radiomics(cases, params, cache_dir=tmp_path / "cache")
+    pd.testing.assert_frame_equal(again, fresh)
+    assert json.loads(entry.read_text()) == json.loads(text)  # rewritten whole
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 3 MiB tmpfs: a real file system that fills up (root and mount(8) needed, else skip)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({made.stderr.decode().strip()[:100]})")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(tiny_disk):
+    run = tace("synth", "--out", str(tiny_disk / "twin"), "--profile", "smoke", "--jobs", "1")
+    _clean_failure(run, "no space left on the device")
+    assert len(run.stderr.strip().splitlines()[-1]) > 0 and "Error: no space left" in run.stderr
+    assert sorted(p.name for p in tiny_disk.iterdir()) == []
+
+
+def test_a_full_disk_while_the_report_renders_is_one_line(report_run, tiny_disk):
+    """The run's notebooks and figures fit; the three formats of the article do not."""
+    from tace.report.render import RenderError, render_report
+
+    run_dir, _, _ = report_run
+    copy = tiny_disk / "run"
+    copy.mkdir()
+    for name in ("index.qmd", "_quarto.yml"):
+        shutil.copy2(run_dir / name, copy / name)
+    for folder in ("_generated", "analysis"):
+        shutil.copytree(run_dir / folder, copy / folder)
+    used = sum(p.stat().st_size for p in copy.rglob("*") if p.is_file())
+    assert used < 3 << 20, used
+    try:
+        render_report(copy, "fallback", ("html", "pdf", "docx"))
+    except RenderError as exc:
+        message = str(exc)
+    except OSError as exc:
+        assert exc.errno == 28, exc  # what the command line turns into one line (tace.cli._Commands)
+        message = "no space"
+    else:
+        pytest.fail("3 MiB held the notebooks and all three formats: the test no longer fills the disk")
+    assert "no space" in message.lower() or "No space" in message
+    assert not [p for p in copy.iterdir() if p.name.startswith((".report", "report"))]
+
+
+# --- the data contract: which tokens are missing ----------------------------------------------
+
+def test_ids_that_spell_missing_tokens_are_ids_and_documented_tokens_are_missing(small_cohort):
+    for r, pid in zip(small_cohort.rows, ["NA", "None", "null", "nan", "NaN"], strict=True):
+        r["patient_id"] = pid
+    small_cohort.rows[2]["afp_ng_ml"] = "n/a"  # an external patient: a missing predictor, imputed
+    small_cohort.rows[3]["site"] = "A\u202e\x07B"
+    small_cohort.write()
+    from tace.cohort import load_cohort
+
+    cohort = load_cohort(small_cohort.manifest)
+    assert list(cohort.table["patient_id"]) == ["NA", "None", "null", "nan", "NaN"]
+    assert pd.isna(cohort.table["afp_ng_ml"].iloc[2])
+    assert cohort.table["site"].iloc[3] == "A[U+202E][U+0007]B"
+    assert any("row 5, column site" in w for w in cohort.warnings)
+    small_cohort.rows[0]["patient_id"] = " "
+    small_cohort.write()
+    run = _check(small_cohort.manifest)
+    _clean_failure(run, "column patient_id: missing value")

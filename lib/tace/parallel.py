@@ -225,8 +225,9 @@ def die_with_parent(parent_pid: int) -> None:
             time.sleep(PARENT_POLL_S)
         os._exit(1)
 
-    if os.getppid() == parent_pid:
-        threading.Thread(target=watch, name="tace-parent-watch", daemon=True).start()
+    if os.getppid() != parent_pid:  # gone while this worker was starting
+        os._exit(1)
+    threading.Thread(target=watch, name="tace-parent-watch", daemon=True).start()
 
 
 def set_cpu_threads(processes: int = 1) -> int:
