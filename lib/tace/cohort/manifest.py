@@ -17,6 +17,7 @@ import pandas as pd
 from joblib import delayed
 from pydantic import ValidationError
 
+from ..io.limits import excerpt
 from ..io.text import visible
 from ..parallel import parallel_map
 from .imageio import GeometryTolerance
@@ -137,12 +138,14 @@ def _describe(err: Mapping[str, Any]) -> str:
     column = str(err["loc"][0])
     got = err.get("input")
     expected = EXPECTED.get(column, "")
+    # a cell is quoted short and with its hidden characters shown: it may hold anything
     if err["type"] == "missing_value":
-        shown = f" ({got.strip()!r})" if isinstance(got, str) and got.strip() else ""
+        shown = f" ({excerpt(visible(got.strip(), None))})" if isinstance(got, str) and got.strip() else ""
         return f"{err['msg']}{shown}; expected {expected}"
+    shown = excerpt(visible(got, None)) if isinstance(got, str) else excerpt(got)
     if err["type"] == "enum":
-        return f"unknown category {got!r}; expected {expected}"
-    return f"invalid value {got!r} ({err['msg'].lower()}); expected {expected}"
+        return f"unknown category {shown}; expected {expected}"
+    return f"invalid value {shown} ({err['msg'].lower()}); expected {expected}"
 
 
 def _validate_rows(records: list[_Record], skip_columns: set[str]
