@@ -407,6 +407,13 @@ def test_a_secret_named_in_every_text_field_reaches_no_output_of_any_format(trai
     def poison(m):
         m["profile"]["description"] = "\n".join(payloads)  # multi-line: it once closed the appendix's fence
         m["profile"]["deviations_from_paper"] = payloads
+        # every free-text field of the bundle (what tace computes with, names and numbers, is validated)
+        for k, (part, key) in enumerate([("fusion", "method"), ("fusion", "fitted_on"), ("thresholds", "fixed_on"),
+                                         ("dcnn", "architecture"), ("imputation", "method")]):
+            m[part][key] = payloads[k % len(payloads)]
+        m["created_by"], m["outcome"] = payloads[4], payloads[6]
+        for k, predictor in enumerate(m["development_summary"]["predictors"].values()):
+            predictor["encoding"] = payloads[k % len(payloads)]
 
     _edit_manifest(bundle, poison)
     small_cohort.header.append("referrer")
@@ -457,7 +464,8 @@ def test_the_report_route_shows_a_custom_profiles_text_as_text(report_run, tmp_p
     assert _outputs_hold(copy, CANARY.encode()) == []
     assert _live_markup((copy / "report.html").read_text(encoding="utf-8")) == []
     text = BeautifulSoup((copy / "report.html").read_text(encoding="utf-8"), "html.parser").get_text()
-    assert f"![n]({secret})" in text  # the payload is shown, whole
+    assert f"![n]({secret})" in text.replace("\u200b", "")  # shown whole (a long path may break: U+200B)
+    assert "<script>alert('s')</script>" in text
 
 
 # --- --scheduler: checked before any work; never a hang ---------------------------------------
@@ -527,14 +535,15 @@ def test_a_yaml_bomb_profile_is_refused_at_its_first_alias(tmp_path):
     assert len(run.stderr) < 1000 and not (tmp_path / "twin").exists()
 
 
-def _profile_with(tmp_path: Path, edit) -> Path:
+def _profile_with(tmp_path: Path, edit, name: str = "custom") -> Path:
+    """The shipped smoke profile, edited, as ``tmp_path/NAME.yaml``."""
     import yaml
 
     from tace.profiles import PARAMS_DIR
 
     data = yaml.safe_load((PARAMS_DIR / "smoke.yaml").read_text())
     edit(data)
-    path = tmp_path / "custom.yaml"
+    path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
 
@@ -576,10 +585,12 @@ def test_a_broken_radiomics_parameter_file_is_named_with_its_line_when_the_profi
     (params / "radiomics").mkdir(parents=True)
     (params / "radiomics" / "broken.yaml").write_text("setting:\n  binWidth: [1,\n")
     (params / "radiomics" / "alien.yaml").write_text("setting:\n  noSuchSetting: 3\n")
-    monkeypatch.setattr(tace.profiles, "PARAMS_DIR", params)
+    profiles = {n: _profile_with(tmp_path, lambda d, n=n: d["radiomics"].__setitem__("params", f"radiomics/{n}.yaml"),
+                                 name=n) for n in ("broken", "alien")}
+    monkeypatch.setattr(tace.profiles, "PARAMS_DIR", params)  # where radiomics.params must lie
     for name, message in (("broken", "broken.yaml: not valid YAML at line 3"),
                           ("alien", "alien.yaml: not valid PyRadiomics settings")):
-        path = _profile_with(tmp_path, lambda d, n=name: d["radiomics"].__setitem__("params", f"radiomics/{n}.yaml"))
+        path = profiles[name]
         with pytest.raises(ProfileError, match="radiomics.params") as caught:
             load_profile(path)
         assert message in str(caught.value)

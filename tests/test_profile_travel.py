@@ -38,7 +38,7 @@ def test_a_custom_yaml_named_like_a_shipped_profile_runs_with_its_own_seed_from_
     assert (stored.name, stored.seed, stored.description) == ("smoke", 777, "my own copy of smoke")
     assert _sidecar_seeds(tmp_path / "run") == {777}
     assert json.loads((tmp_path / "run" / "run.json").read_text())["profile"]["seed"] == 777
-    assert "profile.yaml" in (tmp_path / "run" / "report.html").read_text()
+    assert "profile.yaml" in (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
 
 
 def test_a_bundle_from_a_custom_profile_validates_with_its_own_profile_and_carries_only_its_files(

@@ -147,7 +147,7 @@ def check_scheduler(address: str, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> dic
         raise ClusterError(f"no Dask scheduler answered at {address} within {timeout_s:g} s; {hint}") from None
     except (OSError, ValueError, TypeError, EOFError) as exc:
         first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise ClusterError(f"no Dask scheduler at {address} ({first}); {hint}") from None
+        raise ClusterError(f"no Dask scheduler answered at {address} ({first}); {hint}") from None
     except Exception as exc:  # noqa: BLE001 (a stranger's bytes raise whatever msgpack or the comm raises)
         raise ClusterError(f"what answers at {address} is not a Dask scheduler ({type(exc).__name__}); {hint}") \
             from None

@@ -26,7 +26,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["TEXT_CAP", "TRUNCATED", "code_block", "markdown_inline", "visible"]
+__all__ = ["TEXT_CAP", "TRUNCATED", "code_block", "markdown_inline", "show_hidden", "visible"]
 
 #: Characters of one user text that reach an output (a note, a site, a profile's description).
 TEXT_CAP = 2000
@@ -34,6 +34,11 @@ TEXT_CAP = 2000
 TRUNCATED = " (truncated)"
 
 _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# what must never reach a reader unseen, in any text of the article: controls and direction overrides
+_REORDERING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Characters without a space after which a long run of user text (a path) may break a line.
+BREAK_EVERY = 24
+_LONG_RUN = re.compile(rf"\S{{{2 * BREAK_EVERY},}}")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|<>~=-])")
 _BACKTICKS = re.compile(r"`+")
 
@@ -57,15 +62,32 @@ def visible(text: object, cap: int | None = TEXT_CAP, *, one_line: bool = False)
     return " ".join(text.split()) if one_line else text
 
 
-def markdown_inline(text: object, cap: int | None = TEXT_CAP) -> str:
-    """``text`` as inert inline Markdown (one line): :func:`visible`, HTML-escaped, and every
-    character Markdown or a pipe table gives meaning to backslash-escaped, so that it renders
-    as exactly its characters.
+def show_hidden(text: str) -> str:
+    """``text`` with its control and direction-override characters shown as ``[U+XXXX]`` and
+    nothing else changed: the last pass over the article's HTML, whatever made it.
 
-    >>> markdown_inline("![x](/etc/passwd) <b>|</b>")
-    '\\\\!\\\\[x\\\\]\\\\(/etc/passwd\\\\) &lt;b&gt;\\\\|&lt;/b&gt;'
+    >>> show_hidden("<td>A\u202eB</td>")
+    '<td>A[U+202E]B</td>'
     """
-    return _MARKDOWN.sub(r"\\\1", html.escape(visible(text, cap, one_line=True)))
+    return _REORDERING.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+
+
+def _breakable(text: str) -> str:
+    """Long runs without a space (a path, a hash) given a line-break opportunity (U+200B, zero
+    width) every :data:`BREAK_EVERY` characters, so that a page can wrap them."""
+    return _LONG_RUN.sub(lambda m: "\u200b".join(m.group()[i:i + BREAK_EVERY]
+                                                  for i in range(0, len(m.group()), BREAK_EVERY)), text)
+
+
+def markdown_inline(text: object, cap: int | None = TEXT_CAP) -> str:
+    """``text`` as inert inline Markdown (one line): :func:`visible`, long runs made
+    breakable, HTML-escaped, and every character Markdown or a pipe table gives meaning to
+    backslash-escaped, so that it renders as exactly its characters.
+
+    >>> markdown_inline("![x](/etc/passwd) <b>'|'</b>")
+    "\\\\!\\\\[x\\\\]\\\\(/etc/passwd\\\\) &lt;b&gt;'\\\\|'&lt;/b&gt;"
+    """
+    return _MARKDOWN.sub(r"\\\1", html.escape(_breakable(visible(text, cap, one_line=True)), quote=False))
 
 
 def code_block(text: object, info: str = "", cap: int | None = None) -> str:

@@ -12,6 +12,8 @@ browsers use), with:
   dropped, as is every event handler (``on...``) and ``style`` attribute;
 - links only to the article's own anchors (``#...``), files inside the run folder (relative
   paths without ``..``) and ``http``/``https``/``mailto`` addresses;
+- control and direction-override characters (a right-to-left override from a shared bundle's
+  text, say) shown as ``[U+XXXX]`` wherever they stand;
 - images only from the run's own figure files (``figures/<id>.png`` or ``.svg``) or a PNG
   data URI (the HTML inlines its figures): an ``<img>`` with any other source is removed,
   so that pandoc (DOCX) cannot embed a local file and Typst (PDF) cannot fail on one.
@@ -27,6 +29,8 @@ from __future__ import annotations
 import re
 
 import nh3
+
+from ..io.text import show_hidden
 
 __all__ = ["clean_article_html"]
 
@@ -70,4 +74,4 @@ def clean_article_html(fragment: str) -> str:
     cleaned = nh3.clean(fragment, tags=_TAGS, clean_content_tags={"script", "style"}, attributes=_ATTRIBUTES,
                         attribute_filter=_attribute, link_rel=None,
                         url_schemes={"http", "https", "mailto", "data"}, strip_comments=True)
-    return _NO_SOURCE.sub("", cleaned)
+    return show_hidden(_NO_SOURCE.sub("", cleaned))
