@@ -187,3 +187,22 @@ def report_run(tmp_path_factory, installed_tace):
                             timeout=1800, env=env, cwd=root)
     assert result.returncode == 0, result.stderr
     return out, result, root
+
+
+@pytest.fixture(scope="session")
+def user_cohort_run(tmp_path_factory, smoke_twin):
+    """`tace report --profile smoke --cohort` on the smoke twin's manifest, as a user's own
+    cohort (the same patients and seed as :func:`report_run`'s embedded twin), by the
+    checkout's tace: (run folder, the finished process, the twin's digest before the run)."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("user-report")
+    before = tree_digest(smoke_twin)
+    out = root / "run"
+    env = dict(os.environ, TACE_CACHE=str(root / "cache"))
+    result = subprocess.run([str(Path(sys.executable).with_name("tace")), "report", "--profile", "smoke", "--cohort",
+                             str(smoke_twin / "manifest.csv"), "--out", str(out), "--jobs", "2",
+                             "--renderer", "fallback"], capture_output=True, text=True, encoding="utf-8",
+                            timeout=1800, env=env, cwd=root)
+    return out, result, before

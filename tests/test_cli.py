@@ -75,11 +75,8 @@ def test_synth_rejects_an_unknown_profile(tmp_path):
     assert not (tmp_path / "t").exists()
 
 
-def test_report_on_a_users_cohort_reads_it_without_copying_or_changing_it(smoke_twin, tmp_path):
-    before = tree_digest(smoke_twin)
-    out = tmp_path / "run"
-    result = tace("report", "--profile", "smoke", "--cohort", str(smoke_twin / "manifest.csv"),
-                  "--out", str(out), "--jobs", "2", "--renderer", "fallback", cache=tmp_path / "cache")
+def test_report_on_a_users_cohort_reads_it_without_copying_or_changing_it(user_cohort_run, smoke_twin):
+    out, result, before = user_cohort_run
     assert result.returncode == 0, result.stderr
     record = json.loads((out / "run.json").read_text())
     assert record["data_source"] == "user cohort"

@@ -238,25 +238,6 @@ def test_dlr_of_the_smoke_bundle_on_its_training_patients_is_within_0_1_of_the_o
     assert citl["observed_rate"] == pytest.approx(rate)
 
 
-@pytest.mark.slow
-def test_dlr_of_the_default_bundle_on_its_training_patients_is_within_0_1_of_the_observed_rate(default_twin,
-                                                                                              tmp_path):
-    """The default profile's twin and models (a few minutes on two cores)."""
-    from rich.console import Console
-
-    from tace.cohort import load_cohort
-    from tace.models import train_models
-    from tace.profiles import load_profile
-
-    profile = load_profile("default")
-    cohort = load_cohort(default_twin.manifest, n_jobs=2)
-    result = train_models(cohort, profile, tmp_path / "models", cache_dir=tmp_path / "cache", n_jobs=2,
-                          progress=False, console=Console(quiet=True))
-    citl = read_bundle(result.bundle).manifest["development_summary"]["calibration_in_the_large"]["dlr"]
-    assert abs(citl["mean_bundle"] - citl["observed_rate"]) < 0.1, citl
-    assert abs(citl["mean_oof"] - citl["observed_rate"]) < 1e-6  # the out-of-fold fit itself
-
-
 def test_mask_label_chosen_on_the_command_line_reaches_radiomics_and_crops(trained, small_cohort, radiomics_cache,
                                                                           tmp_path):
     """A two-label mask (2: the tumour, 1: another lesion) scored with ``--mask-label 2`` gives
