@@ -18,7 +18,6 @@ from bs4 import BeautifulSoup
 
 from tace.report.article import TRIPOD_FILE, load_checklist
 from tace.report.notebooks import ANALYSIS_DIR, NOTEBOOKS
-from tests.test_cli import tace
 
 REPO = Path(__file__).resolve().parents[1]
 EMBED = re.compile(r"\{\{<\s*embed\s+analysis/([^#\s]+)#([a-z0-9-]+)\s*>\}\}")

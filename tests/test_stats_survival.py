@@ -217,3 +217,21 @@ def test_time_dependent_auc_interval_is_on_the_logit_scale_by_default_and_percen
     assert not np.allclose(logit["ci_low"], perc["ci_low"])
     with pytest.raises(ValueError, match="interval must be one of"):
         time_dependent_auc(d["time"], d["status"], d["risk"], ref["times"], n_boot=20, interval="bca")
+
+
+@pytest.mark.parametrize("case", ["survival_data", "flat_at_quartile", "ties", "late_deaths"])
+def test_reverse_km_follow_up_equals_survivals_quantiles(case):
+    """Median follow-up and quartiles by reverse Kaplan-Meier against
+    ``quantile(survfit(Surv(time, 1 - status) ~ 1))`` (tests/reference/followup_reference.R),
+    flat stretches exactly at a quartile and quartiles the curve never reaches included."""
+    from tace.stats import follow_up
+
+    ref = json.loads((REF / "followup_reference.json").read_text())["cases"][case]
+    got = follow_up(ref["time"], ref["status"])
+    for name in ("q1", "median", "q3"):
+        want = ref[name]
+        if want is None:
+            assert np.isnan(getattr(got, name)), name
+        else:
+            assert getattr(got, name) == pytest.approx(want, abs=1e-12), name
+

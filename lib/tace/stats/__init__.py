@@ -9,10 +9,10 @@ Discrimination: :func:`roc_auc`, :func:`delong_test`, :func:`delong_test_unpaire
 :func:`external_validation_sample_size`. Survival: :func:`kaplan_meier`, :func:`logrank_test`,
 :func:`cox_regression`, :func:`concordance`, :func:`uno_concordance`,
 :func:`time_dependent_auc`, :func:`survival_brier`, :func:`survival_calibration`,
-:func:`proportional_hazards_test`. Across sites: :func:`random_effects`. Multiple
+:func:`proportional_hazards_test`, :func:`follow_up`. Across sites: :func:`random_effects`. Multiple
 imputation: :func:`rubin_pool`.
 Beside a simulated
-cohort's truth: :func:`truth_recovery`, :func:`truth_recovery_table`, :func:`trait_spearman`.
+cohort's truth: :func:`truth_recovery`, :func:`truth_calibration`, :func:`truth_recovery_table`, :func:`trait_spearman`.
 Every function validates its input once, raises ``ValueError`` naming the problem for
 degenerate input, and returns a frozen result.
 """
@@ -26,8 +26,10 @@ from .results import CalibrationResult, Estimate, TestResult
 from .roc import bootstrap_auc_test, delong_test, delong_test_unpaired, roc_auc, roc_curve
 from .samplesize import SampleSizeResult, external_validation_sample_size
 from .survival import (
+                       FollowUp,
                        concordance,
                        cox_regression,
+                       follow_up,
                        kaplan_meier,
                        logrank_test,
                        survival_brier,
@@ -36,14 +38,24 @@ from .survival import (
 )
 from .survival_calibration import survival_calibration
 from .thresholds import threshold_metrics, youden_threshold
-from .truth import TruthRecovery, share_of_oracle, trait_spearman, truth_recovery, truth_recovery_table
+from .truth import (
+                       TruthCalibration,
+                       TruthRecovery,
+                       share_of_oracle,
+                       trait_spearman,
+                       truth_calibration,
+                       truth_recovery,
+                       truth_recovery_table,
+)
 from .updating import updating_optimism
 
 __all__ = [
     "CalibrationResult",
     "Estimate",
+    "FollowUp",
     "SampleSizeResult",
     "TestResult",
+    "TruthCalibration",
     "TruthRecovery",
     "bootstrap_auc_test",
     "calibration",
@@ -53,6 +65,7 @@ __all__ = [
     "delong_test",
     "delong_test_unpaired",
     "external_validation_sample_size",
+    "follow_up",
     "kaplan_meier",
     "logrank_test",
     "net_benefit",
@@ -68,6 +81,7 @@ __all__ = [
     "threshold_metrics",
     "time_dependent_auc",
     "trait_spearman",
+    "truth_calibration",
     "truth_recovery",
     "truth_recovery_table",
     "uno_concordance",

@@ -27,6 +27,8 @@ risks. Stat Med 2013;32:5381-97.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
@@ -34,8 +36,8 @@ from scipy import stats as sps
 from ._checks import check_conf_level, check_scores, check_survival
 from .results import Estimate, TestResult
 
-__all__ = ["concordance", "cox_regression", "kaplan_meier", "logrank_test", "survival_brier", "time_dependent_auc",
-           "uno_concordance"]
+__all__ = ["FollowUp", "concordance", "cox_regression", "follow_up", "kaplan_meier", "logrank_test", "survival_brier",
+           "time_dependent_auc", "uno_concordance"]
 
 
 def _km_table(t: np.ndarray, e: np.ndarray, conf_level: float) -> pd.DataFrame:
@@ -106,6 +108,73 @@ def _km_censored_only(t: np.ndarray) -> pd.DataFrame:
     at_risk = t.size - np.concatenate([[0], np.cumsum(counts)[:-1]])
     return pd.DataFrame({"time": times, "at_risk": at_risk, "n_event": 0, "n_censored": counts,
                          "survival": 1.0, "ci_low": np.nan, "ci_high": np.nan})
+
+
+def _km_quantile(times: np.ndarray, surv: np.ndarray, last_time: float, p: float, tol: float = 1.5e-8) -> float:
+    """The ``p`` quantile of a Kaplan-Meier curve (``surv`` after each of ``times``): the first
+    time it drops to ``1 - p`` or below; where it sits exactly at ``1 - p`` on a flat stretch,
+    the middle of that stretch (ending at the next drop, or at ``last_time``), as
+    ``quantile.survfit`` does. NaN when the curve never reaches ``1 - p``."""
+    target = 1.0 - p
+    below = np.flatnonzero(surv <= target + tol)
+    if below.size == 0:
+        return float("nan")
+    i = int(below[0])
+    if abs(surv[i] - target) > tol:
+        return float(times[i])
+    later = np.flatnonzero(surv[i + 1:] < surv[i] - tol)
+    end = float(times[i + 1 + later[0]]) if later.size else float(last_time)
+    return (float(times[i]) + end) / 2.0
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Median follow-up by the reverse Kaplan-Meier method, with its quartiles.
+
+    Attributes
+    ----------
+    median, q1, q3
+        Months (the unit of the times given); NaN where the reverse curve does not reach
+        the quantile (too few patients censored late).
+    n, n_censored
+        Patients and those censored alive (the "events" of the reverse curve).
+    """
+
+    median: float
+    q1: float
+    q3: float
+    n: int
+    n_censored: int
+
+
+def follow_up(time, event) -> FollowUp:
+    """Median follow-up and its interquartile range by the reverse Kaplan-Meier method.
+
+    The Kaplan-Meier estimate with the roles swapped (being censored is the event, a death
+    censors) estimates the distribution of potential follow-up: how long patients would
+    have been followed had none died. Its median is the median follow-up; the median of all
+    observed times instead mixes follow-up with survival and falls as mortality rises.
+    As ``quantile(survfit(Surv(time, 1 - status) ~ 1), c(0.25, 0.5, 0.75))`` in R.
+
+    References
+    ----------
+    Schemper M, Smith TL. A note on quantifying follow-up in studies of failure time.
+    Control Clin Trials 1996;17:343-6.
+
+    Examples
+    --------
+    >>> f = follow_up([5, 10, 20, 30, 40], [1, 0, 1, 0, 0])
+    >>> (f.q1, f.median, f.q3, f.n_censored)
+    (20.0, 30.0, 40.0, 3)
+    """
+    t, e = check_survival(time, event)
+    censored = ~e.astype(bool)
+    if not censored.any():
+        return FollowUp(float("nan"), float("nan"), float("nan"), int(t.size), 0)
+    table = _km_table(t, censored.astype(int), 0.95)
+    times, surv = table["time"].to_numpy(float), table["survival"].to_numpy(float)
+    q1, median, q3 = (_km_quantile(times, surv, float(t.max()), p) for p in (0.25, 0.5, 0.75))
+    return FollowUp(median, q1, q3, int(t.size), int(censored.sum()))
 
 
 def logrank_test(time, event, group) -> TestResult:

@@ -25,16 +25,17 @@ import pandas as pd
 from scipy import stats as sps
 
 from ._checks import check_binary, check_prob
-from .calibration import smoothed_calibration_errors
+from .calibration import calibration_intercept_slope, smoothed_calibration_errors
 from .roc import roc_auc
 
-__all__ = ["TRUTH_RECOVERY_COLUMNS", "TruthRecovery", "share_of_oracle", "trait_spearman", "truth_recovery",
-           "truth_recovery_table"]
+__all__ = ["TRUTH_RECOVERY_COLUMNS", "TruthCalibration", "TruthRecovery", "share_of_oracle", "trait_spearman",
+           "truth_calibration", "truth_recovery", "truth_recovery_table"]
 
 #: Columns of the truth-recovery table (``figures/tab-truth-recovery.csv``), in order.
 TRUTH_RECOVERY_COLUMNS = ("cohort", "model", "n", "n_events", "auc", "auc_ci_low", "auc_ci_high", "oracle_auc",
                           "clinical_oracle_auc", "imaging_oracle_auc", "share_of_oracle", "mean_abs_error_vs_truth",
-                          "ici", "spearman_imaging", "spearman_truth")
+                          "ici", "spearman_imaging", "spearman_truth", "slope_vs_truth", "intercept_vs_truth",
+                          "slope_from_outcomes", "slope_from_outcomes_ci_low", "slope_from_outcomes_ci_high")
 
 
 def _ici(y: np.ndarray, p: np.ndarray) -> float:
@@ -70,6 +71,12 @@ class TruthRecovery:
     spearman_imaging, spearman_truth
         Spearman correlation of the model's score with the true imaging logit, and with the
         true probability.
+    slope_vs_truth, intercept_vs_truth
+        Calibration slope and intercept against the true probability
+        (:func:`truth_calibration`): what the outcome-based slope estimates.
+    slope_from_outcomes, slope_from_outcomes_ci_low, slope_from_outcomes_ci_high
+        The calibration slope estimated from the outcomes (logistic recalibration), with its
+        interval: what a real cohort reports.
     """
 
     n: int
@@ -85,6 +92,74 @@ class TruthRecovery:
     ici: float
     spearman_imaging: float
     spearman_truth: float
+    slope_vs_truth: float = float("nan")
+    intercept_vs_truth: float = float("nan")
+    slope_from_outcomes: float = float("nan")
+    slope_from_outcomes_ci_low: float = float("nan")
+    slope_from_outcomes_ci_high: float = float("nan")
+
+
+@dataclass(frozen=True)
+class TruthCalibration:
+    """Calibration of predictions against the true probabilities.
+
+    Attributes
+    ----------
+    intercept, slope
+        Of the fractional logistic regression of the true probability on the logit of the
+        prediction: slope 1 and intercept 0 when the predictions are the truth; a slope
+        below 1 means predictions too extreme, above 1 too moderate.
+    n
+        Patients.
+    """
+
+    intercept: float
+    slope: float
+    n: int
+
+
+def truth_calibration(prob, p_true) -> TruthCalibration:
+    """Calibration intercept and slope against the true probability (fractional logit).
+
+    The calibration slope estimated from outcomes, the logistic regression of ``y`` on
+    ``logit(prob)``, estimates the slope of ``E[y | prob] = p_true`` on ``logit(prob)``.
+    With the truth known, that regression is fitted to the true probabilities themselves
+    (a quasi-binomial GLM with a fractional response, Papke & Wooldridge 1996): the value
+    the outcome-based slope would approach in a very large cohort of the same patients. As
+    R's ``coef(glm(p_true ~ qlogis(prob), family = quasibinomial))``.
+
+    References
+    ----------
+    Papke LE, Wooldridge JM. Econometric methods for fractional response variables with an
+    application to 401(k) plan participation rates. J Appl Econom 1996;11:619-32.
+    Van Calster B, Nieboer D, Vergouwe Y, et al. A calibration hierarchy for risk models was
+    defined: from utopia to empirical data. J Clin Epidemiol 2016;74:167-76.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.linspace(0.05, 0.95, 19)
+    >>> r = truth_calibration(p, p)
+    >>> round(r.intercept, 9) + 0.0, round(r.slope, 9)
+    (0.0, 1.0)
+    """
+    import warnings
+
+    import statsmodels.api as sm
+    from scipy.special import logit
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
+    truth = check_prob(p_true, int(np.size(p_true)), name="p_true")
+    p = check_prob(prob, truth.size, name="prob")
+    x = logit(np.clip(p, 1e-9, 1 - 1e-9))
+    if np.ptp(x) == 0:
+        return TruthCalibration(float("nan"), float("nan"), int(truth.size))
+    with warnings.catch_warnings():
+        # statsmodels flags fitted values that equal the response as separation; with a
+        # fractional response that is a perfect calibration, and the estimate is finite
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        fit = sm.GLM(truth, sm.add_constant(x, has_constant="add"), family=sm.families.Binomial()).fit()
+    return TruthCalibration(float(fit.params[0]), float(fit.params[1]), int(truth.size))
 
 
 def share_of_oracle(auc: float, oracle_auc: float) -> float:
@@ -147,12 +222,21 @@ def truth_recovery(y_true, prob, p_true, clinical_logit, imaging_logit) -> Truth
     img = np.asarray(imaging_logit, dtype=float)
     auc = roc_auc(y, p)
     oracle = _auc(y, truth)
+    against_truth = truth_calibration(p, truth)
+    try:
+        _, slope = calibration_intercept_slope(y, p)
+        from_outcomes = (slope.estimate, slope.ci_low, slope.ci_high)
+    except ValueError:  # a constant prediction, or one outcome only
+        from_outcomes = (float("nan"),) * 3
     return TruthRecovery(
         n=int(y.size), n_events=int(y.sum()), auc=auc.estimate, auc_ci_low=auc.ci_low, auc_ci_high=auc.ci_high,
         oracle_auc=oracle, clinical_oracle_auc=_auc(y, clin), imaging_oracle_auc=_auc(y, img),
         share_of_oracle=share_of_oracle(auc.estimate, oracle),
         mean_abs_error_vs_truth=float(np.mean(np.abs(p - truth))), ici=_ici(y, p),
-        spearman_imaging=_spearman(p, img), spearman_truth=_spearman(p, truth))
+        spearman_imaging=_spearman(p, img), spearman_truth=_spearman(p, truth),
+        slope_vs_truth=against_truth.slope, intercept_vs_truth=against_truth.intercept,
+        slope_from_outcomes=from_outcomes[0], slope_from_outcomes_ci_low=from_outcomes[1],
+        slope_from_outcomes_ci_high=from_outcomes[2])
 
 
 def truth_recovery_table(frame: pd.DataFrame, models: Sequence[str], cohorts: Sequence[str]) -> pd.DataFrame:
