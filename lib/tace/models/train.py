@@ -38,13 +38,14 @@ from ..profiles import Profile
 from ..stats import youden_threshold
 from .bundle import cohort_fingerprint, package_versions, write_manifest
 from .clinical import CLINICAL_IMPUTATION, CLINICAL_VARIABLES, ClinicalModel, encode_clinical
+from .crossfit import cross_fit
 from .dcnn import DCNN, TEST_TIME_VIEWS
 from .distributed import barrier, start_from_env, stop
 from .fusion import FusionModel, Standardiser
 from .imputation import PredictorImputer
 from .radiomics_model import RadiomicsModel
 
-__all__ = ["TrainResult", "train_models", "training_table"]
+__all__ = ["TrainResult", "crop_spec", "train_models", "training_features", "training_table"]
 
 _SCORES = ("clinical", "radiomics", "dcnn", "dlr")
 
@@ -89,17 +90,10 @@ def training_table(cohort: Cohort, seed: int) -> pd.DataFrame:
     return train
 
 
-def _crop_spec(profile: Profile) -> CropSpec:
+def crop_spec(profile: Profile) -> CropSpec:
+    """The DCNN's crops as the profile sets them."""
     d = profile.dcnn
     return CropSpec(size=d.input_size, slices=d.slices_per_patient, margin_mm=d.margin_mm)
-
-
-def _crops_of(crops: np.ndarray, owner: np.ndarray, patients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The crops of some patients, their owners renumbered 0..len(patients)-1 in that order."""
-    keep = np.isin(owner, patients)
-    renumber = np.full(int(owner.max()) + 1, -1)
-    renumber[patients] = np.arange(len(patients))
-    return crops[keep], renumber[owner[keep]]
 
 
 def _summary(train: pd.DataFrame, oof: pd.DataFrame, fitted: pd.DataFrame) -> dict:
@@ -171,6 +165,43 @@ def icc_subset(n: int, size: int | None, seed: int) -> frozenset[int]:
     return frozenset(int(k) for k in rng.choice(n, size=size, replace=False))
 
 
+def training_features(train: pd.DataFrame, profile: Profile, *, cache_dir: Path, n_jobs: int = -1,
+                      progress: bool = False, main: bool = True
+                      ) -> tuple[pd.DataFrame, list[str], pd.Series, frozenset[int]]:
+    """The training patients' radiomics features and the ICC filter's verdict.
+
+    Every patient's features with the original mask; the eroded and dilated masks of the
+    seeded subset :func:`icc_subset` for the ICC(3,1) filter, which reads no outcome.
+
+    Returns
+    -------
+    (features, robust, icc, icc_rows)
+        Features with the original mask (rows in ``train``'s order), the robust feature
+        names, every feature's ICC, and the rows re-segmented.
+
+    Under ``torchrun`` only the first process (``main``) extracts; the others wait, then
+    read the cache it filled."""
+    params = load_radiomics_params(profile.radiomics.params_path)
+    labels = tumour_labels(train)
+    icc_rows = icc_subset(len(train), profile.radiomics.icc_patients, profile.seed)
+    cases = [RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), lab, pert)
+             for pert in ("original", "erode", "dilate")
+             for k, (r, lab) in enumerate(zip(train.itertuples(index=False), labels, strict=True))
+             if pert == "original" or k in icc_rows]
+    if main:
+        feats = extract_radiomics(cases, params, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+    barrier()  # the other processes read what the first one extracted
+    if not main:
+        feats = extract_radiomics(cases, params, cache_dir=cache_dir, n_jobs=1)
+    by = {p: feats.xs(p, level="perturbation") for p in ("original", "erode", "dilate")}
+    original = by["original"].loc[train["patient_id"]]
+    robust, icc = icc_filter(original, [by["erode"], by["dilate"]], profile.radiomics.icc_threshold)
+    if not robust:
+        raise ValueError("no radiomics feature reached the ICC threshold "
+                         f"{profile.radiomics.icc_threshold}; lower radiomics.icc_threshold")
+    return original, robust, icc, icc_rows
+
+
 def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path | None = None,
                  n_jobs: int = -1, progress: bool = True, console: Console | None = None,
                  device: str | None = None) -> TrainResult:
@@ -180,8 +211,6 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     this same development and the DCNN trainings are shared among them; the first process
     extracts the radiomics features (the others then read them from the cache), prints, and
     writes ``out``."""
-    from sklearn.model_selection import StratifiedKFold
-
     ranks, device = start_from_env(device)
     console = console or Console(stderr=True)
     if not ranks.main:
@@ -192,7 +221,7 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     set_determinism(seed)
     train = training_table(cohort, seed)
     y = train["nonresponse"].astype(bool).to_numpy()
-    rspec, cspec, tspec = profile.radiomics, _crop_spec(profile), profile.dcnn
+    rspec, cspec, tspec = profile.radiomics, crop_spec(profile), profile.dcnn
     params = load_radiomics_params(profile.radiomics.params_path)
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
     labels = tumour_labels(train)
@@ -204,24 +233,9 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     imputer = PredictorImputer.fit(encode_clinical(train), {v: k for v, (k, _) in CLINICAL_IMPUTATION.items()},
                                    {v: t for v, (_, t) in CLINICAL_IMPUTATION.items()})
 
-    # every patient with the original mask; the ICC filter's re-segmentations on a seeded subset
-    icc_rows = icc_subset(len(train), profile.radiomics.icc_patients, seed)
-    cases = [RadiomicsCase(r.patient_id, Path(r.image), Path(r.mask), lab, pert)
-             for pert in ("original", "erode", "dilate")
-             for k, (r, lab) in enumerate(zip(train.itertuples(index=False), labels, strict=True))
-             if pert == "original" or k in icc_rows]
-    if ranks.main:
-        feats = extract_radiomics(cases, params, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
-    barrier()  # the other processes read what the first one extracted
-    if not ranks.main:
-        feats = extract_radiomics(cases, params, cache_dir=cache_dir, n_jobs=1)
-    by = {p: feats.xs(p, level="perturbation") for p in ("original", "erode", "dilate")}
-    original = by["original"].loc[train["patient_id"]]
-    robust, icc = icc_filter(original, [by["erode"], by["dilate"]], profile.radiomics.icc_threshold)
+    original, robust, icc, icc_rows = training_features(train, profile, cache_dir=cache_dir, n_jobs=n_jobs,
+                                                        progress=progress, main=ranks.main)
     console.print(f"ICC filter on {len(icc_rows)} of {len(train)} training patients' re-segmentations")
-    if not robust:
-        raise ValueError("no radiomics feature reached the ICC threshold "
-                         f"{profile.radiomics.icc_threshold}; lower radiomics.icc_threshold")
     radiomics = RadiomicsModel.fit(original, y, robust, rspec, seed)
     console.print(f"Radiomics: {original.shape[1]} features, {len(robust)} robust (ICC >= "
                   f"{profile.radiomics.icc_threshold}), {len(radiomics.uncorrelated)} after the correlation "
@@ -233,22 +247,9 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
     console.print(f"DCNN: {len(crops)} crops of {cspec.size} px, {tspec.epochs} epochs, "
                   f"final loss {history.loss[-1]:.3f}, {history.images_per_second:.0f} images/s on {dcnn.device}")
 
-    oof = pd.DataFrame({"patient_id": train["patient_id"], "nonresponse": y.astype(int)})
-    for s in ("clinical", "radiomics", "dcnn"):
-        oof[s] = np.nan
-    folds = StratifiedKFold(n_splits=profile.fusion.folds, shuffle=True, random_state=seed)
-    for k, (tr, va) in enumerate(folds.split(np.zeros(len(y)), y)):
-        console.print(f"Out-of-fold predictions: fold {k + 1} of {profile.fusion.folds}")
-        fold_seed = seed + 1000 * (k + 1)
-        part = train.iloc[tr]
-        oof.loc[va, "clinical"] = ClinicalModel.fit(part, y[tr], p_threshold=profile.clinical.p_threshold
-                                                    ).predict_proba(train.iloc[va])
-        rad = RadiomicsModel.fit(original.iloc[tr], y[tr], robust, rspec, fold_seed)
-        oof.loc[va, "radiomics"] = rad.predict_proba(original.iloc[va])
-        set_determinism(fold_seed)
-        fold_net = DCNN(device=device)
-        fold_net.fit(*_crops_of(crops, owner, tr), y[tr], tspec, fold_seed)
-        oof.loc[va, "dcnn"] = fold_net.predict_patients(*_crops_of(crops, owner, va), len(va))
+    crossfit = cross_fit(train, original, robust, crops, owner, y, profile, folds=profile.fusion.folds, seed=seed,
+                         device=device, console=console)
+    oof = crossfit.oof.drop(columns="fold")
     oof_fusion = FusionModel.fit(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy(), y)
     oof["dlr"] = oof_fusion.predict_proba(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy())
     # the bundle applies the fusion to the models refitted on every training patient: each
