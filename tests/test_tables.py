@@ -170,3 +170,21 @@ def test_selection_counts_state_each_rule_from_the_profile():
     assert counts.loc[1, "rule"] == ("ICC(3,1) >= 0.75 (eroded and dilated masks of 30 of the 112 training patients, "
                                      "drawn at random)")
     assert "every training patient" in tables.selection_counts(summary, spec).loc[1, "rule"]  # an older bundle
+
+
+def test_outcomes_table_gives_median_follow_up_by_reverse_kaplan_meier():
+    """The follow-up column is survival's reverse Kaplan-Meier median and quartiles
+    (tests/reference/followup_reference.R on the committed survival data: 20, 28 and 60 months),
+    not the median of all observed times (13 months there, deaths included)."""
+    from pathlib import Path
+
+    ref_dir = Path(__file__).parent / "reference" / "data"
+    ref = json.loads((ref_dir / "followup_reference.json").read_text())["cases"]["survival_data"]
+    n = len(ref["time"])
+    data = pd.DataFrame({"cohort": "followup", "nonresponse": pd.NA, "os_months": ref["time"],
+                         "os_event": ref["status"]})
+    row = tables.outcomes_by_cohort(data, ["followup"]).iloc[0]
+    assert (row["with_survival"], row["deaths"]) == (n, sum(ref["status"]))
+    assert (row["follow_up_q1_months"], row["median_follow_up_months"], row["follow_up_q3_months"]) == (
+        pytest.approx(ref["q1"]), pytest.approx(ref["median"]), pytest.approx(ref["q3"]))
+    assert row["median_follow_up_months"] != pytest.approx(ref["median_observed"])

@@ -61,16 +61,23 @@ def table_one(data: pd.DataFrame, order: list[str]) -> pd.DataFrame:
 
 def outcomes_by_cohort(data: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     """Non-response (mRECIST SD or PD; rate of those assessed) and deaths by cohort, with the
-    median follow-up time."""
+    median follow-up and its quartiles by the reverse Kaplan-Meier method
+    (:func:`tace.stats.follow_up`; not the median of all observed times, which counts a death
+    as the end of follow-up and so falls as mortality rises)."""
+    from ...stats import follow_up
+
     rows = []
     for c in order:
         part = data[data["cohort"] == c]
         known = pd.Series(as_bool(part["nonresponse"].dropna()))
+        timed = part[part["os_months"].notna() & part["os_event"].notna()]
+        fu = follow_up(timed["os_months"], timed["os_event"].astype(int)) if len(timed) else None
         rows.append({"cohort": c, "patients": len(part), "with_mrecist": int(part["nonresponse"].notna().sum()),
                      "nonresponders": int(known.sum()),
                      "nonresponse_rate": known.mean() if len(known) else np.nan,
                      "with_survival": int(part["os_months"].notna().sum()),
                      "deaths": int(part["os_event"].fillna(0).sum()),
-                     "median_follow_up_months": part["os_months"].median() if part["os_months"].notna().any()
-                     else np.nan})
+                     "median_follow_up_months": fu.median if fu else np.nan,
+                     "follow_up_q1_months": fu.q1 if fu else np.nan,
+                     "follow_up_q3_months": fu.q3 if fu else np.nan})
     return pd.DataFrame(rows)
