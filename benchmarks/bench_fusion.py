@@ -42,11 +42,13 @@ import os
 import platform
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from scipy.special import expit
 
 from tace.cohort import load_cohort, tumour_labels
 from tace.cohort.synthetic import generate_twin
@@ -173,6 +175,14 @@ class Seed:
         return out
 
 
+def _carry(threshold: float, source: Standardiser, to: Standardiser) -> float:
+    """The cut-off on ``to``'s scale at the same standardised logit as ``threshold`` on
+    ``source``'s (the moment matching of tace before issue 24)."""
+    if not 0 < threshold < 1:
+        return float(threshold)
+    return float(expit(to.mean + to.sd * float(source.z(np.array([threshold]))[0])))
+
+
 def protocol_scores(full: pd.DataFrame, cv: pd.DataFrame, folds: int, protocol: str
                     ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
     """The held-out patients' four scores under ``protocol``, the training patients'
@@ -189,13 +199,14 @@ def protocol_scores(full: pd.DataFrame, cv: pd.DataFrame, folds: int, protocol: 
     if protocol == "crossfit":
         for m in ("radiomics", "dcnn"):
             held[m] = ensemble_probability([held_cv[f"{m}_f{k}"].to_numpy() for k in range(1, folds + 1)])
-    if protocol == "moments":
+    if protocol == "moments":  # tace before issue 24: in-sample moments swapped in
         insample = full[full["cohort"] == "train"]
-        frozen = fusion.for_models(insample["dcnn"].to_numpy(), insample["radiomics"].to_numpy())
+        frozen = replace(fusion, dcnn=Standardiser.of(insample["dcnn"]),
+                         radiomics=Standardiser.of(insample["radiomics"]))
         held["dlr"] = frozen.predict_proba(held["dcnn"].to_numpy(), held["radiomics"].to_numpy())
         insample = insample.assign(dlr=frozen.predict_proba(insample["dcnn"].to_numpy(),
                                                             insample["radiomics"].to_numpy()))
-        cut = {m: Standardiser.of(oof[m]).carry(youden[m], Standardiser.of(insample[m])) for m in MODELS}
+        cut = {m: _carry(youden[m], Standardiser.of(oof[m]), Standardiser.of(insample[m])) for m in MODELS}
     else:
         held["dlr"] = fusion.predict_proba(held["dcnn"].to_numpy(), held["radiomics"].to_numpy())
         cut = youden

@@ -202,40 +202,48 @@ def test_augmentation_is_seeded_and_keeps_the_batch_shape():
                                atol=1e-5, rtol=0)
 
 
-def test_fusion_applied_to_refitted_models_follows_their_scale_not_the_fold_models():
-    """The defect of the old fusion: fitted on the fold models' out-of-fold logits, applied to
-    the refitted models' raw logits. A refitted DCNN whose logits sit 3 units higher (more
-    optimisation steps) then shifted every DLR score. Standardising each model by its own
-    training-set logits removes that shift: the same patients get the same fused scores."""
-    from scipy.special import expit
-
-    from tace.models.fusion import FusionModel
-
-    rng = np.random.default_rng(7)
-    y = rng.random(200) < 0.45
-    lp_dcnn = rng.normal(0, 1, 200) + 0.8 * y
-    lp_rad = rng.normal(0, 1, 200) + 0.5 * y
-    oof = FusionModel.fit(expit(lp_dcnn), expit(lp_rad), y)
-    on_oof = oof.predict_proba(expit(lp_dcnn), expit(lp_rad))
-    assert abs(on_oof.mean() - y.mean()) < 1e-6  # logistic MLE with an intercept
-    refitted_dcnn, refitted_rad = expit(3 + 2 * lp_dcnn), expit(lp_rad - 1)  # another scale, same ranking
-    naive = oof.predict_proba(refitted_dcnn, refitted_rad)
-    assert abs(naive.mean() - y.mean()) > 0.1  # applying the OOF fit as is: the defect
-    bundled = oof.for_models(refitted_dcnn, refitted_rad)
-    np.testing.assert_allclose(bundled.predict_proba(refitted_dcnn, refitted_rad), on_oof, rtol=1e-9)
-
-
-def test_dlr_of_the_smoke_bundle_on_its_training_patients_is_within_0_1_of_the_observed_rate(trained,
-                                                                                            radiomics_cache):
+def test_the_bundle_scores_its_training_patients_as_training_recorded_them_apparent(trained, radiomics_cache):
+    """tace predict on the training patients gives the apparent (in-sample) predictions the
+    training record keeps, and the summary's apparent mean DLR is their mean."""
     cohort, result = trained
     train = cohort.table[cohort.table["cohort"] == "train"]
     scores = predict_cohort(result.bundle, cohort, n_jobs=1, cache_dir=radiomics_cache)
-    dlr = scores.set_index("patient_id").loc[train["patient_id"], "dlr"]
-    rate = train["nonresponse"].astype(float).mean()
-    assert abs(dlr.mean() - rate) < 0.1, (dlr.mean(), rate)
+    scored = scores.set_index("patient_id").loc[train["patient_id"]]
+    recorded = pd.read_csv(result.out / "training" / "fitted_predictions.csv").set_index("patient_id")
+    for m in ("clinical", "radiomics", "dcnn", "dlr"):
+        np.testing.assert_allclose(scored[m].to_numpy(), recorded.loc[scored.index, m].to_numpy(), rtol=1e-9, atol=0)
     citl = read_bundle(result.bundle).manifest["development_summary"]["calibration_in_the_large"]["dlr"]
-    assert citl["mean_bundle"] == pytest.approx(dlr.mean(), abs=1e-9)
-    assert citl["observed_rate"] == pytest.approx(rate)
+    assert citl["mean_bundle"] == pytest.approx(scored["dlr"].mean(), abs=1e-9)
+    assert citl["observed_rate"] == pytest.approx(train["nonresponse"].astype(float).mean())
+
+
+def test_fusion_and_every_threshold_come_from_the_cross_validated_predictions_alone(trained):
+    """The frozen fusion is the FLIC fit on the stored cross-fitted predictions, and each
+    Youden cut-off is that of the stored cross-fitted predictions, recomputed here: the
+    in-sample predictions (fitted_predictions.csv) enter neither. The cross-fitted DLR is the
+    fusion applied to the cross-fitted inputs, so its mean equals the observed rate (FLIC)."""
+    from tace.models.fusion import FusionModel
+    from tace.stats import youden_threshold
+
+    _, result = trained
+    manifest = read_bundle(result.bundle).manifest
+    oof = pd.read_csv(result.out / "training" / "oof_predictions.csv")
+    y = oof["nonresponse"].to_numpy(int)
+    assert sorted(oof["fold"].unique()) == list(range(1, manifest["profile"]["fusion"]["folds"] + 1))
+    refit = FusionModel.fit(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy(), y)
+    frozen = FusionModel.load(result.bundle / "fusion.json")
+    # (the CSV keeps 15-16 significant digits: equal to rounding)
+    np.testing.assert_allclose(frozen.coefficients, refit.coefficients, rtol=1e-9)
+    np.testing.assert_allclose([frozen.dcnn.mean, frozen.dcnn.sd, frozen.radiomics.mean, frozen.radiomics.sd],
+                               [refit.dcnn.mean, refit.dcnn.sd, refit.radiomics.mean, refit.radiomics.sd], rtol=1e-9)
+    np.testing.assert_allclose(oof["dlr"], refit.predict_proba(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy()),
+                               rtol=1e-12)
+    assert oof["dlr"].mean() == pytest.approx(y.mean(), abs=1e-9)
+    cuts = manifest["thresholds"]["youden"]
+    for m in ("clinical", "radiomics", "dcnn", "dlr"):
+        want = youden_threshold(y, oof[m].to_numpy())
+        assert cuts[m] == pytest.approx(want if np.isfinite(want) else y.mean(), rel=1e-9), m
+    assert manifest["thresholds"]["dlr_survival_cutoff"] == cuts["dlr"]
 
 
 def test_mask_label_chosen_on_the_command_line_reaches_radiomics_and_crops(trained, small_cohort, radiomics_cache,
@@ -352,25 +360,6 @@ def test_scoring_does_not_import_the_training_code():
     code = "import sys, tace.models.predict; print('tace.models.train' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "False"
-
-
-def test_a_youden_cut_off_carried_to_a_rescaled_model_calls_the_same_patients():
-    """The bundle's cut-offs are found on out-of-fold scores and carried to the refitted
-    model's scale: when the two differ by an affine map of the logit, exactly the same
-    patients are called positive (applying the out-of-fold cut-off as is would not)."""
-    from scipy.special import expit, logit
-
-    from tace.models.fusion import Standardiser
-    from tace.stats import youden_threshold
-
-    rng = np.random.default_rng(3)
-    y = rng.random(150) < 0.4
-    oof = expit(rng.normal(0, 1, 150) + y)
-    refitted = expit(2.5 + 3 * logit(oof))  # more training steps: shifted, steeper logits
-    cut = youden_threshold(y, oof)
-    carried = Standardiser.of(oof).carry(cut, Standardiser.of(refitted))
-    np.testing.assert_array_equal(refitted >= carried, oof >= cut)
-    assert not np.array_equal(refitted >= cut, oof >= cut)
 
 
 def test_fusion_has_finite_coefficients_when_the_scores_separate_the_outcomes():

@@ -7,9 +7,10 @@ fusion, thresholds); test, external and follow-up patients are not even read. St
 2. radiomics: features with the original, eroded and dilated masks, the ICC(3,1) filter,
    then the radiomics pipeline (z-scores, correlation filter, LASSO 1-SE, XGBoost);
 3. DCNN on 2.5D crops;
-4. k-fold out-of-fold predictions of all three (each fold refits every step except the
-   ICC filter, which uses no outcome), the DLR fusion fitted on them, and the Youden
-   thresholds of every model fixed on them;
+4. V-fold cross-fitted predictions of all three (:mod:`tace.models.crossfit`: each fold
+   refits every step except the ICC filter, which uses no outcome), the DLR fusion fitted on
+   them and applied unchanged to the refitted models, and the Youden thresholds of every
+   model fixed on them (nothing is fitted on in-sample predictions);
 5. the bundle (``OUT/bundle``: shareable, no patient-level data) and the training record
    (``OUT/training``: tables, curves and out-of-fold predictions, for the report).
 """
@@ -41,7 +42,7 @@ from .clinical import CLINICAL_IMPUTATION, CLINICAL_VARIABLES, ClinicalModel, en
 from .crossfit import cross_fit
 from .dcnn import DCNN, TEST_TIME_VIEWS
 from .distributed import barrier, start_from_env, stop
-from .fusion import FusionModel, Standardiser
+from .fusion import FusionModel
 from .imputation import PredictorImputer
 from .radiomics_model import RadiomicsModel
 
@@ -154,6 +155,16 @@ def _write_gradcam(dcnn: DCNN, cohort: Cohort, seed: int, cspec: CropSpec, folde
     fig.savefig(folder / "gradcam.png", dpi=120, metadata={"Software": None})
 
 
+def cross_validated_thresholds(oof: pd.DataFrame, y: np.ndarray) -> tuple[dict[str, float], list[str]]:
+    """Each model's Youden cut-off on the training patients' cross-validated predictions
+    (``oof``: a column per model), and the models whose J was largest at an infinite cut-off
+    (no better than calling every patient alike: e.g. no signal to learn), for which the
+    observed non-response rate takes its place. Nothing in-sample enters."""
+    cuts = {s: youden_threshold(y, oof[s].to_numpy()) for s in _SCORES}
+    no_youden = sorted(s for s, t in cuts.items() if not np.isfinite(t))
+    return {s: (t if np.isfinite(t) else float(np.mean(y))) for s, t in cuts.items()}, no_youden
+
+
 def icc_subset(n: int, size: int | None, seed: int) -> frozenset[int]:
     """The rows of the ``n`` training patients whose masks are re-segmented for the ICC
     filter: all of them when ``size`` is None or not below ``n``, else ``size`` rows drawn
@@ -249,27 +260,21 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
 
     crossfit = cross_fit(train, original, robust, crops, owner, y, profile, folds=profile.fusion.folds, seed=seed,
                          device=device, console=console)
-    oof = crossfit.oof.drop(columns="fold")
-    oof_fusion = FusionModel.fit(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy(), y)
-    oof["dlr"] = oof_fusion.predict_proba(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy())
-    # the bundle applies the fusion to the models refitted on every training patient: each
-    # standardised by its own logits on those patients (see tace.models.fusion)
+    oof = crossfit.oof
+    # the fusion is fitted on the cross-fitted predictions and applied, unchanged, to the
+    # frozen models' raw predictions (the super learner: van der Laan et al. 2007); no mean,
+    # SD or cut-off is ever taken from in-sample predictions
+    fusion = FusionModel.fit(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy(), y)
+    oof["dlr"] = fusion.predict_proba(oof["dcnn"].to_numpy(), oof["radiomics"].to_numpy())
+    # apparent (in-sample) predictions of the frozen models: recorded for the report, which
+    # labels them apparent; nothing is fitted on them
     fitted = pd.DataFrame({"nonresponse": y.astype(int), "clinical": clinical.predict_proba(train),
                            "radiomics": radiomics.predict_proba(original),
                            "dcnn": dcnn.predict_patients(crops, owner, len(train))})
-    fusion = oof_fusion.for_models(fitted["dcnn"].to_numpy(), fitted["radiomics"].to_numpy())
     fitted["dlr"] = fusion.predict_proba(fitted["dcnn"].to_numpy(), fitted["radiomics"].to_numpy())
-    console.print(f"DLR on the training patients: mean {fitted['dlr'].mean():.3f} (bundle's models), "
-                  f"{oof['dlr'].mean():.3f} (out-of-fold); observed non-response rate {y.mean():.3f}")
-    # Youden cut-offs are found on the out-of-fold scores, then carried to the scale of the
-    # bundle's own models (the same moment matching as the fusion's): a cut-off of the fold
-    # models applied as is to the refitted models would call another share of patients
-    youden_oof = {s: youden_threshold(y, oof[s].to_numpy()) for s in _SCORES}
-    # J is largest at an infinite cut-off when a score is no better than calling every patient
-    # alike (e.g. no signal to learn): then the observed rate is the cut-off, stated in the manifest
-    no_youden = sorted(s for s, t in youden_oof.items() if not np.isfinite(t))
-    youden_oof = {s: (t if np.isfinite(t) else float(y.mean())) for s, t in youden_oof.items()}
-    thresholds = {s: Standardiser.of(oof[s]).carry(youden_oof[s], Standardiser.of(fitted[s])) for s in _SCORES}
+    console.print(f"DLR on the training patients: mean {oof['dlr'].mean():.3f} cross-validated, "
+                  f"{fitted['dlr'].mean():.3f} apparent; observed non-response rate {y.mean():.3f}")
+    thresholds, no_youden = cross_validated_thresholds(oof, y)
 
     fingerprint_rows = train.drop(columns=["image", "mask"]).to_dict(orient="records")
     fingerprint = cohort_fingerprint(fingerprint_rows, [Path(p) for p in list(train["image"]) + list(train["mask"])])
@@ -297,13 +302,14 @@ def train_models(cohort: Cohort, profile: Profile, out: Path, *, cache_dir: Path
                  "training": {"epochs": tspec.epochs, "batch_size": tspec.batch_size, "lr": tspec.lr,
                               "weight_decay": tspec.weight_decay}},
         "fusion": {**fusion.to_dict(),
-                   "fitted_on": f"{profile.fusion.folds}-fold out-of-fold training predictions, each model's "
-                                "logit standardised by its mean and SD on the training patients"},
-        "thresholds": {"youden": thresholds, "dlr_survival_cutoff": thresholds["dlr"], "youden_oof": youden_oof,
+                   "protocol": "refit",
+                   "fitted_on": f"{profile.fusion.folds}-fold cross-fitted training predictions (every selection and "
+                                "tuning step inside the folds); applied unchanged to the models refitted on every "
+                                "training patient"},
+        "thresholds": {"youden": thresholds, "dlr_survival_cutoff": thresholds["dlr"],
                        "observed_rate_in_place_of_youden": no_youden,
-                       "fixed_on": f"{profile.fusion.folds}-fold out-of-fold training predictions (youden_oof), "
-                                   "carried to each bundle model's scale by the mean and SD of its logits on the "
-                                   "training patients (youden); for the models named in "
+                       "fixed_on": f"{profile.fusion.folds}-fold cross-fitted training predictions (Youden's J), "
+                                   "applied unchanged to the frozen models; for the models named in "
                                    "observed_rate_in_place_of_youden, Youden's J was largest at an infinite "
                                    "cut-off (the score did no better than calling every patient alike), and "
                                    "the observed non-response rate of the training patients took its place"},
