@@ -188,3 +188,36 @@ def test_outcomes_table_gives_median_follow_up_by_reverse_kaplan_meier():
     assert (row["follow_up_q1_months"], row["median_follow_up_months"], row["follow_up_q3_months"]) == (
         pytest.approx(ref["q1"]), pytest.approx(ref["median"]), pytest.approx(ref["q3"]))
     assert row["median_follow_up_months"] != pytest.approx(ref["median_observed"])
+
+
+def test_paper_comparison_sets_apparent_beside_apparent_and_adds_the_cross_validated_auc():
+    """The paper's training AUCs (no resampling: apparent) stand beside this run's apparent ones,
+    said in the note; this run's cross-validated AUC follows as a row of its own, with no
+    published value."""
+    published = pd.DataFrame([
+        {"quantity": "AUC", "cohort": "train", "model": "dcnn", "published": 0.96, "ci_low": np.nan,
+         "ci_high": np.nan},
+        {"quantity": "AUC", "cohort": "test", "model": "dcnn", "published": 0.92, "ci_low": np.nan,
+         "ci_high": np.nan}])
+    auc = pd.DataFrame([{"cohort": c, "model": "dcnn", "auc": a, "delong_ci_low": a - 0.1, "delong_ci_high": a + 0.05}
+                        for c, a in (("train", 0.97), ("train-cv", 0.78), ("test", 0.81))])
+    out = tables.paper_comparison(published, scores=pd.DataFrame({"cohort": ["test"]}),
+                                  odds=pd.DataFrame(columns=["stage", "variable", "p"]), summary={"n_selected": 7},
+                                  auc=auc, cox=pd.DataFrame(columns=["stage", "covariate", "hr", "ci_low", "ci_high"]))
+    assert list(out["cohort"]) == ["train", "train-cv", "test"]
+    assert list(out["estimate"]) == ["apparent", "cross-validated", "held-out test"]
+    assert out.loc[0, "this_run"] == 0.97 and "apparent (in-sample) in both" in out.loc[0, "note"]
+    assert out.loc[1, "this_run"] == 0.78 and np.isnan(out.loc[1, "published"])
+    assert out.loc[2, "this_run"] == 0.81
+
+
+def test_positive_calls_are_the_share_at_or_above_each_cut_off_with_wilson_intervals():
+    from statsmodels.stats.proportion import proportion_confint
+
+    data = pd.DataFrame({"cohort": ["train-cv"] * 5 + ["test"] * 4, "nonresponse": [1, 0, 1, 0, 1, 0, 1, 1, np.nan],
+                         "dlr": [0.9, 0.2, 0.5, 0.49, 0.7, 0.5, 0.1, 0.3, 0.99]})
+    out = tables.positive_calls_table(data, ["train-cv", "test"], ["dlr"], {"dlr": 0.5})
+    assert list(out["called_positive"]) == [3, 1] and list(out["n"]) == [5, 3]  # the unassessed patient left out
+    assert list(out["estimate"]) == ["cross-validated", "held-out test"]
+    low, high = proportion_confint(3, 5, method="wilson")
+    assert out.loc[0, ["share", "ci_low", "ci_high"]].tolist() == pytest.approx([0.6, low, high])

@@ -26,7 +26,8 @@ def plot_published_aucs(table: pd.DataFrame, *, ax: Axes | None = None, run_labe
     ax.errorbar(est, y[has] - 0.12, xerr=[est - low, high - est], fmt="o", color="#c0392b", capsize=2, markersize=4,
                 label=run_label)
     ax.axvline(0.5, color="black", lw=0.6, ls=":")
-    ax.set_yticks(y, [f"{r.model}, {r.cohort}" for r in table.itertuples()], fontsize=8)
+    named = {"train": "train, apparent", "train-cv": "train, cross-validated"}
+    ax.set_yticks(y, [f"{r.model}, {named.get(r.cohort, r.cohort)}" for r in table.itertuples()], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0.3, 1.0)
     ax.set_xlabel("AUC")

@@ -17,7 +17,7 @@ from ..plots.curves import plot_calibration_grid, plot_decision_curve, plot_km, 
 from ..plots.features import plot_correlation_steps
 from ..plots.truth import plot_truth_scatter
 from ..stats import calibration, kaplan_meier, logrank_test, net_benefit, roc_auc, roc_curve
-from .selection import PROBABILITY_FLOOR, assessed, clipped
+from .selection import PROBABILITY_FLOOR, assessed, clipped, cohort_title
 
 __all__ = ["DECISION_THRESHOLDS", "PROBABILITY_FLOOR", "calibration_figure", "casemix_figure",
            "correlation_steps_figure", "decision_curve_figure", "km_figure", "roc_figure",
@@ -44,7 +44,7 @@ def roc_figure(data: pd.DataFrame, cohort: str, models: list[str], *, source: st
     curves = {m: roc_curve(y, part[m]) for m in models}
     aucs = {m: roc_auc(y, part[m]) for m in models}
     fig = Figure(figsize=(4.5, 4.5), layout="constrained")
-    plot_roc(curves, ax=fig.add_subplot(), title=f"{cohort} cohort (n = {len(part)}) - {source}",
+    plot_roc(curves, ax=fig.add_subplot(), title=f"{cohort_title(cohort)} (n = {len(part)})\n{source}",
              labels={m: f"{m}: AUC {a.estimate:.2f} ({a.ci_low:.2f}-{a.ci_high:.2f})" for m, a in aucs.items()})
     return fig, pd.concat([c.assign(model=m) for m, c in curves.items()], ignore_index=True)
 

@@ -9,7 +9,7 @@ and what could not be computed, with the reason, which the report states).
 
 from .calibration import calibration_bootstrap_table, calibration_table, pooled_imputation_table, training_citl_table
 from .cohort import analysis_flow, outcomes_by_cohort, table_one
-from .discrimination import auc_table, delong_table, threshold_table
+from .discrimination import auc_table, delong_table, positive_calls_table, threshold_table
 from .external import (
     BuiltTable,
     SampleSize,
@@ -39,6 +39,7 @@ from .truth import recovery_table, trait_table, truth_survival_table
 __all__ = ["BuiltTable", "COX_COVARIATES", "PHCheck", "SampleSize", "SurvivalCalibration", "XGBOOST_FIXED",
            "analysis_flow", "auc_table", "casemix_table", "calibration_bootstrap_table", "calibration_table",
            "cox_table", "delong_table", "lp_relatedness_table", "outcomes_by_cohort", "paper_comparison", "ph_table",
+           "positive_calls_table",
            "pooled_imputation_table", "recovery_table", "sample_size_table", "selected_features", "selection_counts",
            "site_heterogeneity_table", "subgroup_table", "survival_calibration_table",
            "survival_discrimination_table", "survival_horizons", "table_one", "threshold_table",

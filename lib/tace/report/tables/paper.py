@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..selection import CROSS_VALIDATED, estimate_kind
+
 __all__ = ["paper_comparison"]
 
 #: The published multivariable p-values' rows and the clinical variables they belong to.
@@ -20,6 +22,11 @@ def paper_comparison(published: pd.DataFrame, *, scores: pd.DataFrame, odds: pd.
 
     ``odds`` is the training's clinical odds-ratio table, ``summary`` its summary, ``auc`` the
     run's tab-auc and ``cox`` its tab-cox (empty where no survival analysis ran).
+
+    Like is compared with like, and said: the paper's training-set AUCs come with no
+    resampling, so they are apparent (in-sample) and stand beside this run's apparent AUCs;
+    after them, rows of cohort ``train-cv`` give this run's cross-validated AUCs, which the
+    paper does not report. ``estimate`` names the kind of each AUC.
     """
     multi = odds[odds["stage"] == "multivariable"].set_index("variable")
     rows = []
@@ -39,7 +46,8 @@ def paper_comparison(published: pd.DataFrame, *, scores: pd.DataFrame, odds: pd.
             hit = auc[(auc["cohort"] == r.cohort) & (auc["model"] == r.model)]
             if len(hit):
                 ours, low, high = hit[["auc", "delong_ci_low", "delong_ci_high"]].iloc[0]
-                note = "DeLong 95% CI"
+                note = "DeLong 95% CI" + ("; apparent (in-sample) in both: the paper reports no resampling"
+                                          if r.cohort == "train" else "")
         elif r.quantity == "multivariable Cox HR":
             hit = cox[(cox["stage"] == "multivariable") & (cox["covariate"] == "DLR high risk")]
             if len(hit):
@@ -48,6 +56,19 @@ def paper_comparison(published: pd.DataFrame, *, scores: pd.DataFrame, odds: pd.
             else:
                 note = "no survival analysis in this run"
         rows.append({"quantity": r.quantity, "cohort": r.cohort, "model": "" if pd.isna(r.model) else r.model,
+                     "estimate": estimate_kind(r.cohort) if r.quantity == "AUC" else "",
                      "published": r.published, "published_ci_low": r.ci_low, "published_ci_high": r.ci_high,
                      "this_run": ours, "this_run_ci_low": low, "this_run_ci_high": high, "note": note})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    # this run's cross-validated training AUCs, after the apparent ones (the paper has none)
+    train = out.index[(out["quantity"] == "AUC") & (out["cohort"] == "train")]
+    cv = auc[auc["cohort"] == CROSS_VALIDATED].set_index("model")
+    if len(train) and len(cv):
+        extra = [{"quantity": "AUC", "cohort": CROSS_VALIDATED, "model": m,
+                  "estimate": estimate_kind(CROSS_VALIDATED), "published": np.nan, "published_ci_low": np.nan,
+                  "published_ci_high": np.nan, "this_run": cv.loc[m, "auc"],
+                  "this_run_ci_low": cv.loc[m, "delong_ci_low"], "this_run_ci_high": cv.loc[m, "delong_ci_high"],
+                  "note": "DeLong 95% CI; the paper reports no cross-validated AUC"}
+                 for m in out.loc[train, "model"] if m in cv.index]
+        out = pd.concat([out.loc[:train[-1]], pd.DataFrame(extra), out.loc[train[-1] + 1:]], ignore_index=True)
+    return out
