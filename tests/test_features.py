@@ -138,3 +138,31 @@ def test_erosion_of_a_thin_or_tiny_tumour_falls_back_to_in_plane_then_to_the_mas
     assert sitk.GetArrayFromImage(tiny).sum() == 16  # left as it is
     solid = _perturbed_mask(image, volume(np.s_[1:5, 2:10, 2:10]), None, "erode")  # 8 x 8 x 4 voxels
     assert sitk.GetArrayFromImage(solid).sum() < 8 * 8 * 4 - 4 * 4 * 2  # the 3-D ball erosion
+
+
+def test_crop_regions_mark_the_tumour_and_its_rim_on_the_crops_grid():
+    """A disc tumour of radius 12 mm in a 1 mm grid, cropped with a 15 mm margin (a window of
+    25 + 2 x 15 = 55 mm): the region within 10 mm of it covers, on the crop's grid, the share
+    of the window that it covers on the native grid (counted there by its own distance map),
+    the centre is in it and the corners are not; the largest-area slice comes first, as for
+    the crops."""
+    from scipy import ndimage
+
+    from tace.features.crops import patient_crop_regions
+
+    z, y, x = np.mgrid[0:9, 0:120, 0:120]
+    radius = np.where(np.abs(z - 4) <= 2, 12.0 - 2 * np.abs(z - 4), 0)  # slice 4 the largest
+    disc = ((y - 60) ** 2 + (x - 60) ** 2 <= radius ** 2) & (radius > 0)
+    mask = sitk.GetImageFromArray(disc.astype(np.uint8))
+    image = sitk.GetImageFromArray(np.where(disc, 0.2, 1.0).astype(np.float32))
+    for im in (mask, image):
+        im.SetSpacing((1.0, 1.0, 5.0))
+    spec = CropSpec(size=54, slices=2, margin_mm=15)
+    regions = patient_crop_regions(image, mask, spec, rim_mm=10)
+    assert regions.shape == (2, 54, 54) and regions.dtype == bool
+    first = regions[0]
+    assert first[27, 27] and not first[0, 0] and not first[-1, -1] and not first[0, -1]
+    native = (ndimage.distance_transform_edt(~disc[4]) <= 10).sum()  # 1 mm^2 pixels
+    assert first.mean() == pytest.approx(native / 55 ** 2, abs=0.015)
+    assert regions[1].sum() < first.sum()  # a smaller slice next
+    assert (patient_crops(image, mask, spec)[0, 1][first & ~regions[1]] >= 0).all()  # same grid, same order

@@ -29,7 +29,8 @@ from scipy import ndimage
 from ..cohort import read_image, tumour_mask
 from ..parallel import parallel_map
 
-__all__ = ["CROP_NORMALISATION", "LIVER_SHELL_MM", "CropSpec", "make_crops", "normalise_to_liver", "patient_crops"]
+__all__ = ["CROP_NORMALISATION", "LIVER_SHELL_MM", "CropSpec", "make_crops", "normalise_to_liver",
+           "patient_crop_regions", "patient_crops"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,25 @@ def normalise_to_liver(volume: np.ndarray, tumour: np.ndarray, spacing_zyx: tupl
     return ((volume - lo) / scale).astype(np.float32)
 
 
+def _window(tum: np.ndarray, spacing_xy: tuple[float, float], spec: CropSpec
+            ) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The slices a patient's crops come from (largest tumour area first) and the in-plane
+    sampling grid (rows, columns) of their shared square window."""
+    area = tum.reshape(tum.shape[0], -1).sum(axis=1)
+    ranked = np.argsort(-area, kind="stable")
+    chosen = [int(k) for k in ranked[:spec.slices] if area[k] > 0]
+    while len(chosen) < spec.slices:  # thin tumours: repeat the largest slice
+        chosen.append(chosen[len(chosen) % max(len(chosen), 1)])
+    ys, xs = np.nonzero(tum.any(axis=0))
+    sx, sy = spacing_xy
+    half = max((ys.max() - ys.min() + 1) * sy, (xs.max() - xs.min() + 1) * sx) / 2 + spec.margin_mm
+    cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
+    # a square window of side 2 * half mm on the output grid
+    grid = (np.arange(spec.size) + 0.5) / spec.size * 2 - 1
+    rr, cc = np.meshgrid(cy + grid * half / sy, cx + grid * half / sx, indexing="ij")
+    return chosen, rr, cc
+
+
 def patient_crops(image: sitk.Image, mask: sitk.Image, spec: CropSpec,
                   label: int | None = None) -> np.ndarray:
     """Crops of one patient: float32 array (spec.slices, 3, size, size)."""
@@ -69,26 +89,30 @@ def patient_crops(image: sitk.Image, mask: sitk.Image, spec: CropSpec,
         raise ValueError("the tumour mask is empty")
     vol = normalise_to_liver(sitk.GetArrayFromImage(image).astype(np.float32), tum,
                              tuple(float(s) for s in reversed(image.GetSpacing())))
-    area = tum.reshape(tum.shape[0], -1).sum(axis=1)
-    ranked = np.argsort(-area, kind="stable")
-    chosen = [int(k) for k in ranked[:spec.slices] if area[k] > 0]
-    while len(chosen) < spec.slices:  # thin tumours: repeat the largest slice
-        chosen.append(chosen[len(chosen) % max(len(chosen), 1)])
-    ys, xs = np.nonzero(tum.any(axis=0))
-    sx, sy = image.GetSpacing()[:2]
-    half = max((ys.max() - ys.min() + 1) * sy, (xs.max() - xs.min() + 1) * sx) / 2 + spec.margin_mm
-    cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
-    # sample a square window of side 2 * half mm on the output grid, bilinear, edges repeated
-    grid = (np.arange(spec.size) + 0.5) / spec.size * 2 - 1
-    rows = cy + grid * half / sy
-    cols = cx + grid * half / sx
-    rr, cc = np.meshgrid(rows, cols, indexing="ij")
+    chosen, rr, cc = _window(tum, image.GetSpacing()[:2], spec)
     out = np.empty((spec.slices, 3, spec.size, spec.size), dtype=np.float32)
     nz = vol.shape[0]
     for i, k in enumerate(chosen):
-        for c, dk in enumerate((-1, 0, 1)):
+        for c, dk in enumerate((-1, 0, 1)):  # bilinear, edges repeated
             plane = vol[min(max(k + dk, 0), nz - 1)]
             out[i, c] = ndimage.map_coordinates(plane, [rr, cc], order=1, mode="nearest")
+    return out
+
+
+def patient_crop_regions(image: sitk.Image, mask: sitk.Image, spec: CropSpec, label: int | None = None, *,
+                         rim_mm: float = 10.0) -> np.ndarray:
+    """Where the tumour and its rim lie in each of a patient's crops: bool array
+    (spec.slices, size, size), True within ``rim_mm`` of the tumour (in its slice's plane,
+    the tumour included), on the same grid as :func:`patient_crops`'s centre channel."""
+    tum = sitk.GetArrayFromImage(tumour_mask(mask, label)).astype(bool)
+    if not tum.any():
+        raise ValueError("the tumour mask is empty")
+    chosen, rr, cc = _window(tum, image.GetSpacing()[:2], spec)
+    sx, sy = image.GetSpacing()[:2]
+    out = np.empty((spec.slices, spec.size, spec.size), dtype=bool)
+    for i, k in enumerate(chosen):
+        dist = ndimage.distance_transform_edt(~tum[k], sampling=(sy, sx))
+        out[i] = ndimage.map_coordinates(dist, [rr, cc], order=1, mode="nearest") <= rim_mm
     return out
 
 

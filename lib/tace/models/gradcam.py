@@ -19,7 +19,7 @@ import numpy as np
 
 from .dcnn import DCNN
 
-__all__ = ["gradcam_maps"]
+__all__ = ["gradcam_maps", "mass_share"]
 
 
 def gradcam_maps(dcnn: DCNN, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -45,3 +45,19 @@ def gradcam_maps(dcnn: DCNN, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     prob = torch.sigmoid(logit).cpu().numpy().astype(np.float64)
     peak = cam.reshape(len(cam), -1).max(axis=1)
     return cam / np.where(peak > 0, peak, 1.0)[:, None, None], prob
+
+
+def mass_share(maps: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """The share of each map's mass (its sum over pixels) that lies inside its region: 1 when
+    the map sits wholly on the tumour and rim, the region's share of the crop for a flat map;
+    NaN for an empty map (all zero).
+
+    >>> m = np.zeros((1, 4, 4)); m[0, 1:3, 1:3] = 1.0
+    >>> r = np.zeros((1, 4, 4), bool); r[0, :2] = True
+    >>> mass_share(m, r).tolist()
+    [0.5]
+    """
+    maps = np.asarray(maps, dtype=float)
+    total = maps.reshape(len(maps), -1).sum(axis=1)
+    inside = (maps * np.asarray(regions, dtype=bool)).reshape(len(maps), -1).sum(axis=1)
+    return np.where(total > 0, inside / np.where(total > 0, total, 1.0), np.nan)

@@ -126,29 +126,49 @@ def _summary(train: pd.DataFrame, oof: pd.DataFrame, fitted: pd.DataFrame) -> di
     return out
 
 
+#: Where the Grad-CAM maps are measured: the tumour and this rim around it (mm), where the twin
+#: plants its imaging signal (heterogeneity and necrosis inside, the margin and peritumoural
+#: hypointensity at the edge).
+GRADCAM_RIM_MM = 10.0
+
+
 def _write_gradcam(dcnn: DCNN, cohort: Cohort, seed: int, cspec: CropSpec, folder: Path, n: int = 4) -> None:
-    """Grad-CAM of the largest-tumour crop of a few test patients (train if there is no test set):
-    ``gradcam.npz`` (crops and maps, numeric arrays) and ``gradcam.png``."""
+    """Grad-CAM of the largest-tumour crop of every test patient (train if there is no test
+    set): ``gradcam_share.csv``, per patient (by position, no identifier) the share of the
+    map's mass inside the tumour and a :data:`GRADCAM_RIM_MM` rim; ``gradcam.npz`` (crops,
+    maps and regions of the first ``n``, numeric arrays) and ``gradcam.png`` of those."""
     from matplotlib.figure import Figure
 
+    from ..cohort import read_image
+    from ..features.crops import patient_crop_regions
     from ..plots import plot_gradcam
-    from .gradcam import gradcam_maps
+    from .gradcam import gradcam_maps, mass_share
 
     table = _split_table(cohort, seed)
     pick = table[table["cohort"] == "test"]
-    pick = (pick if len(pick) else table[table["cohort"] == "train"]).head(n)
-    crops, owner = make_crops(list(pick["image"]), list(pick["mask"]), cspec, tumour_labels(pick))
+    pick = pick if len(pick) else table[table["cohort"] == "train"]
+    labels = tumour_labels(pick)
+    crops, owner = make_crops(list(pick["image"]), list(pick["mask"]), cspec, labels)
     first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # each patient's largest slice
     crops = crops[first]
+    regions = np.stack([patient_crop_regions(read_image(r.image), read_image(r.mask), cspec, lab,
+                                             rim_mm=GRADCAM_RIM_MM)[0]
+                        for r, lab in zip(pick.itertuples(index=False), labels, strict=True)])
     maps, prob = gradcam_maps(dcnn, crops)
+    share = mass_share(maps, regions)
     folder.mkdir()
+    pd.DataFrame({"patient": np.arange(1, len(pick) + 1), "cohort": np.asarray(pick["cohort"], dtype=str),
+                  "prob": prob, "share_in_tumour_and_rim": share,
+                  "region_share_of_crop": regions.reshape(len(regions), -1).mean(axis=1)}).to_csv(
+        folder / "gradcam_share.csv", index=False)
     # No patient identifiers: the report shows these; a patient is named by its position.
-    outcome = np.asarray(pick["nonresponse"], dtype=float)
-    np.savez_compressed(folder / "gradcam.npz", crops=crops, maps=maps, prob=prob, nonresponse=outcome,
-                        cohort=np.asarray(pick["cohort"], dtype=str))
-    fig = Figure(figsize=(2.6 * len(crops), 3.0), layout="constrained")
-    axes = fig.subplots(1, len(crops), squeeze=False)[0]
-    for k, (ax, crop, cam, p) in enumerate(zip(axes, crops, maps, prob, strict=True)):
+    outcome = np.asarray(pick["nonresponse"], dtype=float)[:n]
+    np.savez_compressed(folder / "gradcam.npz", crops=crops[:n], maps=maps[:n], prob=prob[:n], nonresponse=outcome,
+                        regions=regions[:n], share=share[:n], cohort=np.asarray(pick["cohort"], dtype=str)[:n])
+    shown = min(n, len(crops))
+    fig = Figure(figsize=(2.6 * shown, 3.0), layout="constrained")
+    axes = fig.subplots(1, shown, squeeze=False)[0]
+    for k, (ax, crop, cam, p) in enumerate(zip(axes, crops[:n], maps[:n], prob[:n], strict=True)):
         label = "non-response" if p >= 0.5 else "response"
         plot_gradcam(crop, cam, ax=ax, title=f"patient {k + 1}: P(non-resp.) {p:.2f}\nmap: evidence for {label}")
     fig.suptitle("Grad-CAM of the DCNN (SYNTHETIC DATA when on the digital twin)", fontsize=9)

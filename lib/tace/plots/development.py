@@ -160,9 +160,11 @@ def plot_crops(crops: np.ndarray, *, fig: Figure | None = None, n_show: int = 3,
 
 
 def plot_gradcam_grid(crops: np.ndarray, maps: np.ndarray, prob: np.ndarray, *, fig: Figure | None = None,
-                      title: str | None = None) -> Figure:
+                      title: str | None = None, regions: np.ndarray | None = None,
+                      shares: np.ndarray | None = None) -> Figure:
     """Grad-CAM maps over each patient's centre slice, two a row (the article is 17 cm wide),
-    each titled with the patient's predicted probability of non-response."""
+    each titled with the patient's predicted probability of non-response; with ``regions``
+    the tumour and its rim outlined, with ``shares`` the share of the map's mass inside."""
     ncol = min(2, len(crops))
     nrow = -(-len(crops) // ncol)
     fig = fig if fig is not None else Figure(figsize=(6.6, 3.1 * nrow + 0.3), layout="constrained")
@@ -171,7 +173,9 @@ def plot_gradcam_grid(crops: np.ndarray, maps: np.ndarray, prob: np.ndarray, *, 
         ax.set_axis_off()
     for k, (ax, crop, cam, p) in enumerate(zip(axes, crops, maps, prob, strict=False)):
         label = "non-response" if p >= 0.5 else "response"
-        plot_gradcam(crop, cam, ax=ax, title=f"patient {k + 1}: P(non-resp.) {p:.2f}\nmap: evidence for {label}")
+        inside = "" if shares is None else f"\n{shares[k]:.0%} of the map in tumour + rim"
+        plot_gradcam(crop, cam, ax=ax, region=None if regions is None else regions[k],
+                     title=f"patient {k + 1}: P(non-resp.) {p:.2f}\nmap: evidence for {label}{inside}")
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
