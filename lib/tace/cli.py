@@ -454,11 +454,16 @@ def report(profile: str, cohort: Path | None, out: Path | None, n_jobs: int, ren
     _print_summary(result.cohort)
     auc = Table(title="Discrimination: AUC (95% CI, DeLong)" + (" - SYNTHETIC DATA" if result.synthetic else ""),
                 title_justify="left")
-    cohorts = list(dict.fromkeys(result.discrimination["cohort"]))
+    # the training patients' cross-validated AUCs, never the apparent (in-sample) ones
+    shown = result.discrimination[result.discrimination["cohort"] != "train"]
+    cohorts = list(dict.fromkeys(shown["cohort"]))
     auc.add_column("model")
     for c in cohorts:
-        auc.add_column(c, justify="right")
-    for model, part in result.discrimination.groupby("model", sort=False):
+        auc.add_column("train (CV)" if c == "train-cv" else c, justify="right")
+    if "train-cv" in cohorts:
+        auc.caption = ("train (CV): cross-validated on the training patients (the whole pipeline refitted "
+                       "without each fold)")
+    for model, part in shown.groupby("model", sort=False):
         cells = {r.cohort: f"{r.auc:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f})" for r in part.itertuples()}
         auc.add_row(model, *[cells.get(c, "-") for c in cohorts])
     _out.print(auc)
