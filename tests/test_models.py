@@ -186,6 +186,27 @@ def test_gradcam_maps_are_normalised_and_follow_the_prediction(trained):
     np.testing.assert_allclose(prob, result.models["dcnn"].predict_crops(record["crops"]), rtol=1e-5)
 
 
+def test_gradcam_targets_and_views_are_what_they_say(trained):
+    """``nonresponse`` is the ``predicted`` map wherever non-response is predicted; a view's map
+    is flipped back onto the crop (the left-right view of a crop is the as-is map of its mirror
+    image, mirrored); the layer can be chosen and an unknown target is refused."""
+    from tace.models.gradcam import gradcam_maps
+
+    _, result = trained
+    dcnn = result.models["dcnn"]
+    crops = np.load(result.out / "training" / "gradcam" / "gradcam.npz")["crops"]
+    predicted, prob = gradcam_maps(dcnn, crops)
+    nonresponse, _ = gradcam_maps(dcnn, crops, target="nonresponse")
+    positive = prob >= 0.5
+    np.testing.assert_allclose(nonresponse[positive], predicted[positive], atol=1e-12)
+    viewed, _ = gradcam_maps(dcnn, crops, views=("left_right",))
+    mirrored, _ = gradcam_maps(dcnn, np.ascontiguousarray(crops[..., ::-1]))
+    np.testing.assert_allclose(viewed, mirrored[..., ::-1], atol=1e-5)
+    assert gradcam_maps(dcnn, crops, layer="layer2")[0].shape == predicted.shape
+    with pytest.raises(ValueError, match="target must be"):
+        gradcam_maps(dcnn, crops, target="response")
+
+
 def test_augmentation_is_seeded_and_keeps_the_batch_shape():
     import torch
 

@@ -22,25 +22,59 @@ from .dcnn import DCNN
 __all__ = ["gradcam_maps", "mass_share"]
 
 
-def gradcam_maps(dcnn: DCNN, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Grad-CAM of each crop (N, 3, S, S) for its predicted class.
+def _layer_name(size: int) -> str:
+    return "layer4" if size >= 128 else "layer3"
+
+
+def gradcam_maps(dcnn: DCNN, crops: np.ndarray, *, layer: str | None = None, target: str = "predicted",
+                 views: tuple[str, ...] = ("as_is",)) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM of each crop (N, 3, S, S).
+
+    Parameters
+    ----------
+    layer
+        The ResNet50 block whose activations are weighted (``layer1`` .. ``layer4``); by
+        default ``layer4``, or ``layer3`` for inputs under 128 px.
+    target
+        ``predicted``: the map for the class the network predicts (the raw map signed by the
+        prediction before the ReLU); ``nonresponse``: always the evidence for non-response;
+        ``absolute``: the magnitude of the raw map, whatever its sign.
+    views
+        Crop views (:data:`tace.models.dcnn.CROP_VIEWS`) whose maps, flipped back, are
+        averaged (the network scores a patient over the same views).
 
     Returns
     -------
     maps : float array (N, S, S) in [0, 1]
-    prob : float array (N,), the crop's predicted probability of non-response
+    prob : float array (N,), the crop's predicted probability of non-response (as is)
     """
     import torch
     from captum.attr import LayerAttribution, LayerGradCam
 
+    from .dcnn import CROP_VIEWS
+
+    if target not in ("predicted", "nonresponse", "absolute"):
+        raise ValueError(f"target must be predicted, nonresponse or absolute, not {target!r}")
     model = dcnn.model.eval()
-    layer = model.layer4 if crops.shape[-1] >= 128 else model.layer3
-    x = torch.as_tensor(crops, dtype=torch.float32, device=dcnn.device).requires_grad_(True)
+    block = getattr(model, layer or _layer_name(crops.shape[-1]))
+    x = torch.as_tensor(crops, dtype=torch.float32, device=dcnn.device)
     with torch.no_grad():
         logit = model(x).squeeze(1)
-    cam = LayerGradCam(model, layer).attribute(x, target=0, relu_attributions=False)
-    cam = torch.relu(cam * torch.sign(logit).view(-1, 1, 1, 1))
-    cam = LayerAttribution.interpolate(cam, tuple(crops.shape[-2:]), interpolate_mode="bilinear")
+    total = None
+    for view in views:
+        dims = CROP_VIEWS[view]
+        xv = (torch.flip(x, dims) if dims else x).clone().requires_grad_(True)
+        raw = LayerGradCam(model, block).attribute(xv, target=0, relu_attributions=False)
+        raw = LayerAttribution.interpolate(raw, tuple(crops.shape[-2:]), interpolate_mode="bilinear")
+        raw = torch.flip(raw, dims) if dims else raw
+        total = raw if total is None else total + raw
+    raw = total / len(views)
+    if target == "predicted":
+        cam = torch.relu(raw * torch.sign(logit).view(-1, 1, 1, 1))
+    elif target == "nonresponse":
+        cam = torch.relu(raw)
+    else:
+        cam = raw.abs()
     cam = cam.detach().squeeze(1).cpu().numpy().astype(np.float64)
     prob = torch.sigmoid(logit).cpu().numpy().astype(np.float64)
     peak = cam.reshape(len(cam), -1).max(axis=1)
