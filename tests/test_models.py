@@ -109,16 +109,28 @@ def test_a_tampered_bundle_is_refused_with_the_file_named(trained, tmp_path):
         read_bundle(tmp_path / "empty")
 
 
-def test_same_seed_gives_an_identical_bundle_through_the_command_line(trained, smoke_twin, radiomics_cache, tmp_path):
-    """`tace train` in a fresh process reproduces the in-process bundle byte for byte."""
-    _, result = trained
+def test_same_seed_gives_an_identical_bundle_through_the_command_line_without_the_truth(trained, smoke_twin,
+                                                                                    radiomics_cache, tmp_path):
+    """`tace train` in a fresh process, on a copy of the twin without truth.csv and twin.json,
+    reproduces the in-process bundle byte for byte and scores every patient alike: the run is
+    deterministic, and no model reads the twin's truth (tests/test_truth.py checks that no
+    training code names it)."""
+    import shutil
+
+    cohort, result = trained
+    blind = tmp_path / "twin"
+    shutil.copytree(smoke_twin, blind)
+    (blind / "truth.csv").unlink()
+    (blind / "twin.json").unlink()
     out = tmp_path / "again"
     run = subprocess.run([str(Path(sys.executable).with_name("tace")), "train", "--cohort",
-                          str(smoke_twin / "manifest.csv"), "--profile", "smoke", "--out", str(out),
+                          str(blind / "manifest.csv"), "--profile", "smoke", "--out", str(out),
                           "--cache-dir", str(radiomics_cache), "--jobs", "2"],
                          capture_output=True, text=True, encoding="utf-8", timeout=900)
     assert run.returncode == 0, run.stderr[-2000:]
     assert _hashes(out / "bundle") == _hashes(result.bundle)
+    pd.testing.assert_frame_equal(predict_cohort(out, load_cohort(blind / "manifest.csv"), cache_dir=radiomics_cache),
+                                  predict_cohort(result.bundle, cohort, cache_dir=radiomics_cache))
 
 
 def test_no_leakage_outcomes_outside_training_do_not_change_the_bundle(trained, smoke_twin, smoke_profile,
