@@ -203,6 +203,7 @@ def user_cohort_run(tmp_path_factory, smoke_twin):
     env = dict(os.environ, TACE_CACHE=str(root / "cache"))
     result = subprocess.run([str(Path(sys.executable).with_name("tace")), "report", "--profile", "smoke", "--cohort",
                              str(smoke_twin / "manifest.csv"), "--out", str(out), "--jobs", "2",
-                             "--renderer", "fallback"], capture_output=True, text=True, encoding="utf-8",
+                             "--renderer", "fallback", "--format", "html"],  # report_run checks the other two
+                            capture_output=True, text=True, encoding="utf-8",
                             timeout=1800, env=env, cwd=root)
     return out, result, before

@@ -32,6 +32,7 @@ def test_a_custom_yaml_named_like_a_shipped_profile_runs_with_its_own_seed_from_
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "custom.yaml").write_text(yaml.safe_dump(settings))
     run = tace("report", "--profile", "mine/custom.yaml", "--out", "run", "--jobs", "2", "--renderer", "fallback",
+               "--format", "html",  # the seed's path through the article: one format shows it
                cwd=tmp_path, cache=tmp_path / "cache")
     assert run.returncode == 0, run.stderr[-3000:]
     stored = read_stored_profile(tmp_path / "run" / "profile.yaml")
