@@ -261,8 +261,8 @@ def quality_bars(means: pd.DataFrame) -> pd.DataFrame:
         strong = test.loc[[m for m in ("radiomics", "dcnn", "dlr") if test.loc[m, "auc"] >= 0.8]]
         ok["sens and spec >= 0.6 where test auc >= 0.8"] = bool(
             ((strong["sensitivity"] >= 0.6) & (strong["specificity"] >= 0.6)).all())
-        out.append({"protocol": protocol, "folds": folds, **{k: "yes" if v else "NO" for k, v in ok.items()}})
-    return pd.DataFrame(out)
+        out += [{"protocol": protocol, "V": folds, "bar": k, "met": "yes" if v else "NO"} for k, v in ok.items()]
+    return pd.DataFrame(out).pivot(index="bar", columns=["protocol", "V"], values="met")
 
 
 def main() -> None:
@@ -322,7 +322,7 @@ def main() -> None:
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print(means.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         print("\nIssue 24's quality bars on the means over seeds")
-        print(quality_bars(means).to_string(index=False))
+        print(quality_bars(means).to_string())
 
 
 if __name__ == "__main__":
