@@ -28,9 +28,11 @@ the truth, and, at the training-fixed cut-off, the share called positive (beside
 the training patients' cross-validated predictions), sensitivity and specificity; then the
 means over seeds and issue 24's quality bars. Record the output in benchmarks/RESULTS.md.
 
-Each seed's predictions are kept under ``--work`` (``seed-S/full.csv``, ``seed-S/cv-V.csv``), so
-a run that stops resumes where it was, and ``--evaluate-only`` prints the figures of what is
-there.
+Each seed's predictions are kept under ``--work`` (``seed-S/full.csv.gz``, ``seed-S/cv-V.csv.gz``
+and the twin's ``truth.csv.gz``; by default benchmarks/fusion-runs, committed: synthetic patients,
+no identifiers), so a run that stops resumes where it was, and ``--evaluate-only`` prints the
+figures of what is there. The twins' images and the radiomics cache stay there too, ignored
+by git; a twin is deleted once every V asked for is done (``--keep-twins`` keeps it).
 
     .venv/bin/python benchmarks/bench_fusion.py --seeds 101 102 103 104 105 --folds 2 3 5
 """
@@ -73,8 +75,8 @@ _EPS = 1e-6
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    frame.to_csv(tmp, index=False)
+    tmp = path.with_name(path.name + ".tmp")
+    frame.to_csv(tmp, index=False, compression={"method": "gzip", "mtime": 0})
     os.replace(tmp, path)
 
 
@@ -131,7 +133,7 @@ class Seed:
 
     def full(self) -> pd.DataFrame:
         """Refitted models: in-sample predictions of the training patients, and the held-out ones."""
-        path = self.root / "full.csv"
+        path = self.root / "full.csv.gz"
         if path.exists():
             return pd.read_csv(path)
         self._prepare()
@@ -155,7 +157,7 @@ class Seed:
     def cv(self, folds: int) -> pd.DataFrame:
         """Cross-fitted predictions of the training patients (``fold`` 1..V) and, for every
         held-out patient, each fold pipeline's prediction (``<model>_f<k>``)."""
-        path = self.root / f"cv-{folds}.csv"
+        path = self.root / f"cv-{folds}.csv.gz"
         if path.exists():
             return pd.read_csv(path)
         self._prepare()
@@ -273,8 +275,8 @@ def main() -> None:
     ap.add_argument("--n-test", type=int, default=1000)
     ap.add_argument("--n-external", type=int, default=500)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/tace-bench-fusion"),
-                    help="where twins and predictions are kept between runs")
+    ap.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / "fusion-runs",
+                    help="where predictions (and, until done, twins) are kept between runs")
     ap.add_argument("--evaluate-only", action="store_true", help="print the figures of what --work holds")
     ap.add_argument("--keep-twins", action="store_true", help="keep each seed's images once its predictions exist")
     ap.add_argument("--csv", type=Path, default=None, help="also write the per-seed table here")
@@ -287,21 +289,21 @@ def main() -> None:
     rows = []
     for seed in args.seeds:
         s = Seed(profile, seed, args.work, sizes, args.jobs, console)
-        if args.evaluate_only and not (s.root / "full.csv").exists():
+        done = [v for v in args.folds if (s.root / f"cv-{v}.csv.gz").exists()]
+        if args.evaluate_only and not (s.root / "full.csv.gz").exists():
             continue
         full = s.full()
         for v in args.folds:
-            if args.evaluate_only and not (s.root / f"cv-{v}.csv").exists():
+            if args.evaluate_only and v not in done:
                 continue
             cv = s.cv(v)
-            truth = pd.read_csv(s.root / "truth.csv") if (s.root / "truth.csv").exists() else None
-            if truth is None:
-                truth = pd.read_csv(s.root / "twin" / "truth.csv")
-                _write(truth, s.root / "truth.csv")
+            if not (s.root / "truth.csv.gz").exists():
+                _write(pd.read_csv(s.root / "twin" / "truth.csv"), s.root / "truth.csv.gz")
+            truth = pd.read_csv(s.root / "truth.csv.gz")
             for protocol in PROTOCOLS:
                 held, oof, cut = protocol_scores(full, cv, v, protocol)
                 rows.append(evaluate(held, oof, cut, truth).assign(seed=seed, folds=v, protocol=protocol))
-        if not args.keep_twins and all((s.root / f"cv-{v}.csv").exists() for v in args.folds):
+        if not args.evaluate_only and not args.keep_twins:
             shutil.rmtree(s.root / "twin", ignore_errors=True)
     if not rows:
         print("nothing to evaluate yet")
