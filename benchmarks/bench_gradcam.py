@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tace.cohort import load_cohort, read_image, split_internal, tumour_labels
-from tace.features.crops import CropSpec, make_crops, patient_crop_regions
+from tace.cohort import load_cohort, split_internal, tumour_labels
+from tace.features.crops import CropSpec, largest_slice_crops
 from tace.models import read_bundle
 from tace.models.dcnn import DCNN, TEST_TIME_VIEWS
 from tace.models.gradcam import gradcam_maps, mass_share
@@ -52,12 +52,8 @@ def main() -> None:
     test = table[table["cohort"] == "test"].reset_index(drop=True)
     crop = bundle.manifest["dcnn"]["crops"]
     spec = CropSpec(size=crop["size"], slices=crop["slices"], margin_mm=crop["margin_mm"])
-    labels = tumour_labels(test)
-    crops, owner = make_crops(list(test["image"]), list(test["mask"]), spec, labels, n_jobs=2)
-    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    crops = crops[first]
-    regions = np.stack([patient_crop_regions(read_image(r.image), read_image(r.mask), spec, lab, rim_mm=args.rim_mm)[0]
-                        for r, lab in zip(test.itertuples(index=False), labels, strict=True)])
+    crops, regions = largest_slice_crops(list(test["image"]), list(test["mask"]), spec, tumour_labels(test),
+                                         rim_mm=args.rim_mm, n_jobs=2)
     dcnn = DCNN.load(bundle.path("dcnn.safetensors"))
     chance = regions.reshape(len(regions), -1).mean(axis=1)
     print(f"{len(test)} test patients, {spec.size} px crops; tumour + {args.rim_mm:g} mm rim covers a median "

@@ -30,7 +30,7 @@ from ..cohort import read_image, tumour_mask
 from ..parallel import parallel_map
 
 __all__ = ["CROP_NORMALISATION", "LIVER_SHELL_MM", "CropSpec", "make_crops", "normalise_to_liver",
-           "patient_crop_regions", "patient_crops"]
+           "largest_slice_crops", "patient_crop_regions", "patient_crops"]
 
 
 @dataclass(frozen=True)
@@ -135,3 +135,18 @@ def make_crops(images: list, masks: list, spec: CropSpec, labels: list | None = 
                                for i, m, lab in zip(images, masks, labels, strict=True)), n_jobs))
     owner = np.repeat(np.arange(len(crops)), spec.slices)
     return np.concatenate(crops) if crops else np.empty((0, 3, spec.size, spec.size), np.float32), owner
+
+
+def largest_slice_crops(images: list, masks: list, spec: CropSpec, labels: list | None = None, *,
+                        rim_mm: float = 10.0, n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Each patient's crop of its largest tumour slice (N, 3, size, size) and, on the same
+    grid, where the tumour and a ``rim_mm`` rim lie in it (N, size, size, bool): what a
+    Grad-CAM map is measured against."""
+    from ..cohort import read_image
+
+    labels = labels or [None] * len(images)
+    crops, owner = make_crops(images, masks, spec, labels, n_jobs=n_jobs)
+    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    regions = np.stack([patient_crop_regions(read_image(i), read_image(m), spec, lab, rim_mm=rim_mm)[0]
+                        for i, m, lab in zip(images, masks, labels, strict=True)])
+    return crops[first], regions

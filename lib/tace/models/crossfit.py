@@ -9,8 +9,10 @@ patients. Each patient's cross-fitted prediction comes from models that never sa
 it stands for what the pipeline does on a new patient; the fusion and the thresholds are
 fitted on these, never on in-sample predictions.
 
-The fold models are kept: a bundle built by the ``crossfit`` protocol scores a new patient
-with all V of them and averages on the logit scale (:func:`ensemble_probability`).
+The fold models are kept, so that the V of them can also score new patients and be averaged
+on the logit scale (:func:`ensemble_probability`): the cross-fitted ensemble that
+``benchmarks/bench_fusion.py`` compares with the refitted models (``tace train`` freezes the
+refitted models).
 
 References
 ----------

@@ -139,32 +139,28 @@ def _write_gradcam(dcnn: DCNN, cohort: Cohort, seed: int, cspec: CropSpec, folde
     maps and regions of the first ``n``, numeric arrays) and ``gradcam.png`` of those."""
     from matplotlib.figure import Figure
 
-    from ..cohort import read_image
-    from ..features.crops import patient_crop_regions
+    from ..features.crops import largest_slice_crops
     from ..plots import plot_gradcam
     from .gradcam import gradcam_maps, mass_share
 
     table = _split_table(cohort, seed)
     pick = table[table["cohort"] == "test"]
     pick = pick if len(pick) else table[table["cohort"] == "train"]
-    labels = tumour_labels(pick)
-    crops, owner = make_crops(list(pick["image"]), list(pick["mask"]), cspec, labels)
-    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # each patient's largest slice
-    crops = crops[first]
-    regions = np.stack([patient_crop_regions(read_image(r.image), read_image(r.mask), cspec, lab,
-                                             rim_mm=GRADCAM_RIM_MM)[0]
-                        for r, lab in zip(pick.itertuples(index=False), labels, strict=True)])
+    crops, regions = largest_slice_crops(list(pick["image"]), list(pick["mask"]), cspec, tumour_labels(pick),
+                                         rim_mm=GRADCAM_RIM_MM)
     maps, prob = gradcam_maps(dcnn, crops)
     share = mass_share(maps, regions)
     folder.mkdir()
     pd.DataFrame({"patient": np.arange(1, len(pick) + 1), "cohort": np.asarray(pick["cohort"], dtype=str),
                   "prob": prob, "share_in_tumour_and_rim": share,
-                  "region_share_of_crop": regions.reshape(len(regions), -1).mean(axis=1)}).to_csv(
+                  "region_share_of_crop": regions.reshape(len(regions), -1).mean(axis=1),
+                  "rim_mm": GRADCAM_RIM_MM}).to_csv(
         folder / "gradcam_share.csv", index=False)
     # No patient identifiers: the report shows these; a patient is named by its position.
     outcome = np.asarray(pick["nonresponse"], dtype=float)[:n]
     np.savez_compressed(folder / "gradcam.npz", crops=crops[:n], maps=maps[:n], prob=prob[:n], nonresponse=outcome,
-                        regions=regions[:n], share=share[:n], cohort=np.asarray(pick["cohort"], dtype=str)[:n])
+                        regions=regions[:n], share=share[:n], rim_mm=GRADCAM_RIM_MM,
+                        cohort=np.asarray(pick["cohort"], dtype=str)[:n])
     shown = min(n, len(crops))
     fig = Figure(figsize=(2.6 * shown, 3.0), layout="constrained")
     axes = fig.subplots(1, shown, squeeze=False)[0]

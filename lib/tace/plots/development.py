@@ -173,7 +173,8 @@ def plot_gradcam_grid(crops: np.ndarray, maps: np.ndarray, prob: np.ndarray, *, 
         ax.set_axis_off()
     for k, (ax, crop, cam, p) in enumerate(zip(axes, crops, maps, prob, strict=False)):
         label = "non-response" if p >= 0.5 else "response"
-        inside = "" if shares is None else f"\n{shares[k]:.0%} of the map in tumour + rim"
+        inside = ("" if shares is None else f"\nempty map: no evidence for {label}" if np.isnan(shares[k])
+                  else f"\n{shares[k]:.0%} of the map in tumour + rim")
         plot_gradcam(crop, cam, ax=ax, region=None if regions is None else regions[k],
                      title=f"patient {k + 1}: P(non-resp.) {p:.2f}\nmap: evidence for {label}{inside}")
     if title:

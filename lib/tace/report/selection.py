@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["CROSS_VALIDATED", "ESTIMATE_KIND", "PROBABILITY_FLOOR", "as_bool", "assessed", "clipped", "cohort_title",
-           "cross_validated_scores", "estimate_kind"]
+__all__ = ["CROSS_VALIDATED", "CROSS_VALIDATED_FILE", "ESTIMATE_KIND", "PROBABILITY_FLOOR", "as_bool", "assessed",
+           "clipped", "cohort_title", "cross_validated_scores", "estimate_kind"]
 
 #: Probabilities of exactly 0 or 1 have no logit: they are moved this far inside (0, 1).
 PROBABILITY_FLOOR = 1e-6
